@@ -1,0 +1,61 @@
+"""One JSON error shape for every API error.
+
+Every 4xx and 5xx from ``/api/`` looks like
+``{"error": {"code": "...", "message": "...", "details": {...}}}``.
+"""
+
+import logging
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
+from django.http import Http404, JsonResponse
+from django.utils.translation import gettext as _
+from kombu.exceptions import OperationalError as BrokerError
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from config.errors import ServiceError
+
+logger = logging.getLogger(__name__)
+
+
+def error_body(code, message, details=None):
+    return {"error": {"code": code, "message": str(message), "details": details or {}}}
+
+
+def exception_handler(exc, context):
+    if isinstance(exc, ServiceError):
+        return Response(error_body(exc.code, exc.message, exc.details), status=exc.status_code)
+    if isinstance(exc, RequestDataTooBig):
+        return Response(
+            error_body("too_large", _("The request body is too large.")),
+            status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+        )
+    if isinstance(exc, SuspiciousOperation):
+        return Response(error_body("bad_request", _("The request could not be understood.")), status=400)
+    if isinstance(exc, BrokerError):
+        logger.error("Task broker unavailable: %s", exc)
+        return Response(
+            error_body("service_unavailable", _("The background worker queue is unavailable; try again shortly.")),
+            status=status.HTTP_503_SERVICE_UNAVAILABLE,
+        )
+    if isinstance(exc, (Http404, DjangoPermissionDenied)):
+        exc = exceptions.NotFound() if isinstance(exc, Http404) else exceptions.PermissionDenied()
+
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, exceptions.ValidationError):
+        details = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
+        response.data = error_body("invalid", _("Some of the data sent is not valid."), details)
+    else:
+        codes = exc.get_codes() if isinstance(exc, exceptions.APIException) else "error"
+        code = codes if isinstance(codes, str) else "error"
+        detail = getattr(exc, "detail", str(exc))
+        response.data = error_body(code, detail)
+    return response
+
+
+def json_error_response(request, status_code, code, message):
+    return JsonResponse(error_body(code, message), status=status_code)

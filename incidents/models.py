@@ -1,0 +1,146 @@
+import uuid
+from pathlib import PurePosixPath
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class Severity(models.TextChoices):
+    SEV1 = "sev1", "SEV1"
+    SEV2 = "sev2", "SEV2"
+    SEV3 = "sev3", "SEV3"
+    SEV4 = "sev4", "SEV4"
+
+
+class RoomStatus(models.TextChoices):
+    ACTIVE = "active", _("Active")
+    RESOLVED = "resolved", _("Resolved")
+    ARCHIVED = "archived", _("Archived")
+
+
+class IncidentRoom(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    title = models.CharField(_("title"), max_length=200)
+    description = models.TextField(_("description"), blank=True)
+    severity = models.CharField(_("severity"), max_length=8, choices=Severity.choices, default=Severity.SEV3)
+    category = models.CharField(_("category"), max_length=100, blank=True)
+    status = models.CharField(_("status"), max_length=10, choices=RoomStatus.choices, default=RoomStatus.ACTIVE)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="created_rooms"
+    )
+    created_at = models.DateTimeField(_("opened at"), default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+    resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
+    resolution_summary = models.TextField(_("resolution summary"), blank=True)
+
+    class Meta:
+        verbose_name = _("incident room")
+        verbose_name_plural = _("incident rooms")
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["status", "-created_at"], name="room_status_created"),
+            models.Index(fields=["created_at"], name="room_created"),
+            models.Index(fields=["resolved_at"], name="room_resolved"),
+            models.Index(fields=["category"], name="room_category"),
+            models.Index(fields=["severity"], name="room_severity"),
+        ]
+
+    def __str__(self):
+        return self.title
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == RoomStatus.ACTIVE
+
+    @property
+    def duration(self):
+        """How long the incident has lasted: until resolution, or until now."""
+        end = self.resolved_at or timezone.now()
+        return end - self.created_at
+
+
+class MemberRole(models.TextChoices):
+    COMMANDER = "commander", _("Commander")
+    RESPONDER = "responder", _("Responder")
+    SCRIBE = "scribe", _("Scribe")
+    LIAISON = "liaison", _("Liaison")
+    OBSERVER = "observer", _("Observer")
+
+
+class RoomMember(models.Model):
+    room = models.ForeignKey(IncidentRoom, on_delete=models.CASCADE, related_name="members")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="room_memberships")
+    role = models.CharField(_("role"), max_length=12, choices=MemberRole.choices, default=MemberRole.RESPONDER)
+    joined_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("room member")
+        verbose_name_plural = _("room members")
+        ordering = ["joined_at"]
+        constraints = [models.UniqueConstraint(fields=["room", "user"], name="room_member_unique")]
+        indexes = [models.Index(fields=["user", "room"], name="member_user_room")]
+
+    def __str__(self):
+        return f"{self.user} ({self.get_role_display()})"
+
+
+class MessageKind(models.TextChoices):
+    TEXT = "text", _("Message")
+    SYSTEM = "system", _("System event")
+    STATUS = "status", _("Status change")
+
+
+class Message(models.Model):
+    room = models.ForeignKey(IncidentRoom, on_delete=models.CASCADE, related_name="messages")
+    sender = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="messages"
+    )
+    kind = models.CharField(max_length=8, choices=MessageKind.choices, default=MessageKind.TEXT)
+    body = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("message")
+        verbose_name_plural = _("messages")
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["room", "created_at", "id"], name="message_timeline")]
+
+    def __str__(self):
+        return self.body[:80]
+
+
+def room_file_path(instance, filename):
+    # The uploaded name never reaches the storage path; only its extension does.
+    suffix = PurePosixPath(filename).suffix.lower()[:10]
+    return f"rooms/{instance.room_id}/files/{instance.id}{suffix}"
+
+
+class RoomFile(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    room = models.ForeignKey(IncidentRoom, on_delete=models.CASCADE, related_name="files")
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="uploaded_files"
+    )
+    file = models.FileField(upload_to=room_file_path, max_length=300)
+    thumbnail = models.FileField(max_length=300, blank=True)
+    original_name = models.CharField(_("file name"), max_length=255)
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveBigIntegerField()
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("file")
+        verbose_name_plural = _("files")
+        ordering = ["created_at"]
+        indexes = [models.Index(fields=["room", "created_at"], name="file_room_created")]
+
+    def __str__(self):
+        return self.original_name
+
+    @property
+    def is_image(self) -> bool:
+        return self.width is not None

@@ -1,0 +1,32 @@
+from datetime import timedelta
+
+from django import template
+from django.utils.html import format_html
+from django.utils.timezone import localtime
+from django.utils.translation import gettext as _
+
+register = template.Library()
+
+
+@register.filter
+def duration(value: timedelta | None) -> str:
+    """A human duration: "47 min", "2 h 05 min", "3 d 4 h"."""
+    if value is None:
+        return ""
+    minutes = max(int(value.total_seconds() // 60), 0)
+    days, minutes = divmod(minutes, 60 * 24)
+    hours, minutes = divmod(minutes, 60)
+    if days:
+        return _("%(d)d d %(h)d h") % {"d": days, "h": hours}
+    if hours:
+        return _("%(h)d h %(m)02d min") % {"h": hours, "m": minutes}
+    return _("%(m)d min") % {"m": minutes}
+
+
+@register.simple_tag
+def local_time(value, fmt="%Y-%m-%d %H:%M"):
+    """A time in the site's zone (Asia/Taipei) with the exact ISO time in a tooltip."""
+    if value is None:
+        return ""
+    local = localtime(value)
+    return format_html('<time datetime="{}" title="{}">{}</time>', value.isoformat(), local.isoformat(), local.strftime(fmt))

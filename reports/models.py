@@ -1,0 +1,149 @@
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class ReportKind(models.TextChoices):
+    INCIDENT = "incident", _("Incident report")
+    POSTMORTEM = "postmortem", _("Postmortem")
+    DAILY = "daily", _("Daily report")
+    NOTES = "notes", _("Ticket notes")
+
+
+class ReportStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    COLLECTING_DATA = "collecting_data", _("Collecting data")
+    GENERATING_CONTENT = "generating_content", _("Writing content")
+    ASSEMBLING_DOCUMENT = "assembling_document", _("Assembling the document")
+    COMPLETED = "completed", _("Completed")
+    FAILED = "failed", _("Failed")
+
+
+# Statuses in which a report is still being worked on.
+IN_FLIGHT_STATUSES = (
+    ReportStatus.PENDING,
+    ReportStatus.COLLECTING_DATA,
+    ReportStatus.GENERATING_CONTENT,
+    ReportStatus.ASSEMBLING_DOCUMENT,
+)
+
+
+def report_document_path(instance, filename):
+    if instance.kind == ReportKind.DAILY and instance.period_date:
+        return f"reports/daily/{instance.period_date.isoformat()}.docx"
+    return f"reports/{instance.room_id}/{instance.id}.docx"
+
+
+class Report(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    room = models.ForeignKey(
+        "incidents.IncidentRoom", on_delete=models.CASCADE, null=True, blank=True, related_name="reports"
+    )
+    kind = models.CharField(_("kind"), max_length=12, choices=ReportKind.choices, default=ReportKind.INCIDENT)
+    status = models.CharField(
+        _("status"), max_length=20, choices=ReportStatus.choices, default=ReportStatus.PENDING
+    )
+    language = models.CharField(_("language"), max_length=10, default="zh-hant")
+    # The live position, also sent as report.progress events.
+    step = models.CharField(_("current step"), max_length=200, blank=True)
+    percent = models.PositiveSmallIntegerField(default=0)
+    # For people (short, actionable) and for operators (technical detail, admin only).
+    error_message = models.TextField(blank=True)
+    error_detail = models.TextField(blank=True)
+    # Which writer produced the content: offline, dify, openai or offline-fallback.
+    provider = models.CharField(max_length=20, blank=True)
+    fallback_reason = models.TextField(blank=True)
+    llm_message_id = models.CharField(max_length=200, blank=True)
+    llm_conversation_id = models.CharField(max_length=200, blank=True)
+    prompt_tokens = models.PositiveIntegerField(default=0)
+    completion_tokens = models.PositiveIntegerField(default=0)
+    title = models.CharField(max_length=300, blank=True)
+    content = models.JSONField(default=dict, blank=True)
+    document = models.FileField(upload_to=report_document_path, max_length=300, blank=True)
+    document_size = models.PositiveBigIntegerField(null=True, blank=True)
+    # The day a daily report covers (Asia/Taipei); empty for room reports.
+    period_date = models.DateField(null=True, blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="requested_reports"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    # When the current stage was claimed: the reaper's clock for stuck reports.
+    stage_started_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    delivery = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("report")
+        verbose_name_plural = _("reports")
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["room", "-created_at"], name="report_room_created"),
+            models.Index(fields=["status", "stage_started_at"], name="report_status_stage"),
+            models.Index(fields=["kind", "created_at"], name="report_kind_created"),
+        ]
+        constraints = [
+            # At most one report of a kind in flight per room: a second request
+            # gets the running one back instead of starting another.
+            models.UniqueConstraint(
+                fields=["room", "kind"],
+                condition=models.Q(status__in=IN_FLIGHT_STATUSES),
+                name="report_one_in_flight_per_room_kind",
+            ),
+            models.UniqueConstraint(
+                fields=["kind", "period_date"],
+                condition=models.Q(period_date__isnull=False),
+                name="report_one_per_kind_period",
+            ),
+        ]
+
+    def __str__(self):
+        return self.title or f"{self.get_kind_display()} {self.id}"
+
+    @property
+    def is_in_flight(self) -> bool:
+        return self.status in IN_FLIGHT_STATUSES
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+
+class StepStatus(models.TextChoices):
+    RUNNING = "running", _("Running")
+    COMPLETED = "completed", _("Completed")
+    FAILED = "failed", _("Failed")
+    SKIPPED = "skipped", _("Skipped")
+
+
+class ReportStep(models.Model):
+    """One unit of pipeline work: report -> stage -> section, with timings and AI I/O."""
+
+    report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="steps")
+    parent = models.ForeignKey("self", on_delete=models.CASCADE, null=True, blank=True, related_name="children")
+    key = models.CharField(max_length=100)
+    label = models.CharField(max_length=200, blank=True)
+    status = models.CharField(max_length=10, choices=StepStatus.choices, default=StepStatus.RUNNING)
+    started_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    # Prompt, raw response, counts: what an operator needs to see what happened.
+    detail = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("report step")
+        verbose_name_plural = _("report steps")
+        ordering = ["started_at", "id"]
+        constraints = [models.UniqueConstraint(fields=["report", "key"], name="report_step_unique_key")]
+
+    def __str__(self):
+        return self.label or self.key
+
+    @property
+    def duration_seconds(self):
+        if self.finished_at is None:
+            return None
+        return (self.finished_at - self.started_at).total_seconds()
