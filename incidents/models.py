@@ -33,6 +33,8 @@ class IncidentRoom(models.Model):
     created_at = models.DateTimeField(_("opened at"), default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
     resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
+    # Kept through reopen: a second resolution is not a first one (no second postmortem).
+    first_resolved_at = models.DateTimeField(null=True, blank=True, editable=False)
     resolution_summary = models.TextField(_("resolution summary"), blank=True)
 
     class Meta:

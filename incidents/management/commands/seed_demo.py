@@ -166,6 +166,7 @@ class Command(BaseCommand):
             created_by=users["alice"],
             created_at=opened,
             resolved_at=opened + timedelta(minutes=90),
+            first_resolved_at=opened + timedelta(minutes=90),
             resolution_summary="修正 mail-gw-01 的 DNS resolver 設定並分批清空佇列；已新增佇列與 DNS 告警。",
         )
         for username, role, minute in [
