@@ -62,6 +62,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "config.middleware.RequestSizeLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -324,6 +325,37 @@ REPORT_FONT_EAST_ASIA = env("REPORT_FONT_EAST_ASIA", default="Noto Sans CJK TC")
 REPORT_FONT_EAST_ASIA_WINDOWS = env("REPORT_FONT_EAST_ASIA_WINDOWS", default="微軟正黑體")
 REPORT_STUCK_AFTER_SECONDS = env.int("REPORT_STUCK_AFTER_SECONDS", default=900)
 POSTMORTEM_MIN_MINUTES = env.int("POSTMORTEM_MIN_MINUTES", default=10)
+
+# --- Daily report and delivery ---------------------------------------------------
+
+# The daily report covers one calendar day in this zone; beat runs it at 08:00 there.
+DAILY_REPORT_TIME_ZONE = env("DAILY_REPORT_TIME_ZONE", default="Asia/Taipei")
+# A run also produces any day missing among this many days before it (beat was down).
+DAILY_REPORT_CATCHUP_DAYS = env.int("DAILY_REPORT_CATCHUP_DAYS", default=3)
+# How long one worker holds a day's lock; longer than a run, shorter than a day.
+DAILY_REPORT_LOCK_SECONDS = env.int("DAILY_REPORT_LOCK_SECONDS", default=900)
+# The health label: "watch" at the first threshold, "attention" at the second.
+DAILY_HEALTH_OPEN_WATCH = env.int("DAILY_HEALTH_OPEN_WATCH", default=3)
+DAILY_HEALTH_OPEN_ATTENTION = env.int("DAILY_HEALTH_OPEN_ATTENTION", default=6)
+DAILY_HEALTH_MTTR_P90_WATCH_MINUTES = env.int("DAILY_HEALTH_MTTR_P90_WATCH_MINUTES", default=120)
+DAILY_HEALTH_MTTR_P90_ATTENTION_MINUTES = env.int("DAILY_HEALTH_MTTR_P90_ATTENTION_MINUTES", default=480)
+DAILY_HEALTH_SEV1_ATTENTION = env.int("DAILY_HEALTH_SEV1_ATTENTION", default=1)
+DAILY_HEALTH_FAILED_REPORTS_WATCH = env.int("DAILY_HEALTH_FAILED_REPORTS_WATCH", default=1)
+DAILY_HEALTH_FAILED_REPORTS_ATTENTION = env.int("DAILY_HEALTH_FAILED_REPORTS_ATTENTION", default=3)
+# Channels: each is on when its variables are set.
+DELIVERY_EMAIL_TO = env.list("DELIVERY_EMAIL_TO", default=[])
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="warroom@localhost")
+globals().update(env.email_url("EMAIL_URL", default="smtp://localhost:25"))
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=15)
+TELEGRAM_BOT_TOKEN = env("TELEGRAM_BOT_TOKEN", default="")
+TELEGRAM_CHAT_ID = env("TELEGRAM_CHAT_ID", default="")
+TELEGRAM_API_BASE = env("TELEGRAM_API_BASE", default="https://api.telegram.org").rstrip("/")
+WEBHOOK_URL = env("WEBHOOK_URL", default="")
+WEBHOOK_SECRET = env("WEBHOOK_SECRET", default="")
+# Tries per channel, and the first pause between them (doubled each time).
+DELIVERY_ATTEMPTS = env.int("DELIVERY_ATTEMPTS", default=3)
+DELIVERY_BACKOFF_SECONDS = env.float("DELIVERY_BACKOFF_SECONDS", default=5)
+DELIVERY_TIMEOUT_SECONDS = env.float("DELIVERY_TIMEOUT_SECONDS", default=15)
 
 # --- Logging ------------------------------------------------------------------
 
