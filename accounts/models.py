@@ -39,3 +39,31 @@ class User(AbstractUser):
     def label(self) -> str:
         """The name people see: display name, else full name, else the account name."""
         return self.display_name or self.get_full_name() or self.username
+
+
+class ApiToken(models.Model):
+    """A secret that lets an integration call the API as ``user``.
+
+    Only a SHA-256 of the secret is stored; the secret itself is shown once, when
+    an operator creates the token (accounts.services.api_token_create).
+    """
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens", verbose_name=_("user"))
+    name = models.CharField(_("name"), max_length=100, help_text=_("What the token is for, e.g. the calling system."))
+    key_prefix = models.CharField(_("key prefix"), max_length=8, db_index=True, editable=False)
+    key_hash = models.CharField(_("key hash"), max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    expires_at = models.DateTimeField(_("expires"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True, editable=False)
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True, editable=False)
+
+    class Meta:
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.name} ({self.key_prefix}…)"
+
+    def is_usable(self, now) -> bool:
+        return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)

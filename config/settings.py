@@ -244,6 +244,27 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
+# Directory login (Active Directory through django-auth-ldap), on when a server is
+# named. accounts/ldap_config.py turns the AUTH_LDAP_* variables into settings;
+# local accounts (break-glass admins, service accounts) keep working behind it.
+if env("AUTH_LDAP_SERVER_URI", default=""):
+    import os
+
+    from accounts.ldap_config import directory_settings
+
+    globals().update(directory_settings(os.environ))
+    AUTHENTICATION_BACKENDS = ["accounts.ldap.DirectoryBackend", *AUTHENTICATION_BACKENDS]
+
+# Login throttling: failures per account name and per client address, in the cache.
+LOGIN_MAX_FAILURES_PER_ACCOUNT = env.int("LOGIN_MAX_FAILURES_PER_ACCOUNT", default=5)
+LOGIN_MAX_FAILURES_PER_ADDRESS = env.int("LOGIN_MAX_FAILURES_PER_ADDRESS", default=20)
+LOGIN_FAILURE_WINDOW_SECONDS = env.int("LOGIN_FAILURE_WINDOW_SECONDS", default=900)
+# Behind a load balancer every request comes from its address; the client's is the
+# last X-Forwarded-For entry, which the balancer appends.
+LOGIN_TRUST_X_FORWARDED_FOR = env.bool("DJANGO_BEHIND_PROXY", default=False)
+# Messages (the API token shown once on creation among them) stay server-side.
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
+
 # --- Security (production behind HTTPS sets DJANGO_HTTPS=true) --------------------
 
 HTTPS = env.bool("DJANGO_HTTPS", default=False)
@@ -275,6 +296,9 @@ USE_TZ = True
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        # First, so that a missing or bad token answers 401 with WWW-Authenticate (DRF asks the first class).
+        "accounts.authentication.TokenAuthentication",
+        # Pages' JavaScript; enforces CSRF.
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
