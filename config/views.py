@@ -26,25 +26,27 @@ def healthz(request):
     return JsonResponse({"status": "ok"})
 
 
-def _error(request, status, code, message, title):
+def error_response(request, status, code, message, title=None):
+    """The JSON error shape under /api/, the error page elsewhere."""
     if request.path.startswith("/api/"):
         return JsonResponse(error_body(code, message), status=status)
-    return render(request, "error.html", {"title": title, "message": message, "status": status}, status=status)
+    return render(request, "error.html", {"title": title or code, "message": message, "status": status}, status=status)
+
 
 
 def bad_request(request, exception=None):
-    return _error(request, 400, "bad_request", _("The request could not be understood."), _("Bad request"))
+    return error_response(request, 400, "bad_request", _("The request could not be understood."), _("Bad request"))
 
 
 def permission_denied(request, exception=None):
-    return _error(request, 403, "permission_denied", _("You do not have access to this page."), _("No access"))
+    return error_response(request, 403, "permission_denied", _("You do not have access to this page."), _("No access"))
 
 
 def page_not_found(request, exception=None):
-    return _error(request, 404, "not_found", _("Nothing was found at this address."), _("Not found"))
+    return error_response(request, 404, "not_found", _("Nothing was found at this address."), _("Not found"))
 
 
 def server_error(request):
-    return _error(
+    return error_response(
         request, 500, "server_error", _("Something went wrong on our side; the operators have been told."), _("Error")
     )

@@ -52,9 +52,18 @@ def png_bytes(width=64, height=48, color=(200, 30, 30)):
 
 
 def add_image(room, user, *, name="screen.png", data=None):
-    data = data or png_bytes()
+    """An image uploaded the way people upload it (sniffed, thumbnailed, on the timeline)."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from incidents.services import file_upload
+
+    return file_upload(room=room, uploaded_by=user, uploaded=SimpleUploadedFile(name, data or png_bytes(), "image/png"))
+
+
+def add_raw_file(room, user, *, name, data, content_type="application/octet-stream", width=None, height=None):
+    """A stored file with whatever row values a test needs (e.g. a corrupt image)."""
     room_file = RoomFile(
-        room=room, uploaded_by=user, original_name=name, content_type="image/png", size=len(data), width=64, height=48
+        room=room, uploaded_by=user, original_name=name, content_type=content_type, size=len(data), width=width, height=height
     )
     room_file.file.save(name, ContentFile(data), save=False)
     room_file.save()

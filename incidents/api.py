@@ -1,0 +1,235 @@
+"""The room API for integrations. Views authenticate, validate, call one service, serialize.
+
+Every room-scoped URL answers 404 to anyone who is not in the room (operators
+see every room), so that a room's existence is never disclosed.
+"""
+
+import django_filters
+from django.db.models import Q
+from django.http import FileResponse, Http404
+from django.shortcuts import get_object_or_404
+from django.utils.dateparse import parse_datetime
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.pagination import CursorPagination
+from rest_framework.parsers import MultiPartParser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from config.errors import ServiceError
+from incidents import selectors, services
+from incidents.models import IncidentRoom, RoomFile, RoomStatus, Severity
+from incidents.serializers import (
+    FileSerializer,
+    FileUploadSerializer,
+    MemberInputSerializer,
+    MemberSerializer,
+    MessageInputSerializer,
+    MessageSerializer,
+    ResolveSerializer,
+    RoomCreateSerializer,
+    RoomDetailSerializer,
+    RoomListSerializer,
+    RoomUpdateSerializer,
+)
+
+
+class RoomFilter(django_filters.FilterSet):
+    status = django_filters.ChoiceFilter(choices=RoomStatus.choices)
+    severity = django_filters.ChoiceFilter(choices=Severity.choices)
+    category = django_filters.CharFilter(lookup_expr="iexact")
+    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    search = django_filters.CharFilter(method="filter_search", help_text="Words in the title, description or category.")
+
+    class Meta:
+        model = IncidentRoom
+        fields = ["status", "severity", "category"]
+
+    def filter_search(self, queryset, name, value):
+        return queryset.filter(Q(title__icontains=value) | Q(description__icontains=value) | Q(category__icontains=value))
+
+
+def room_for(request, room_id) -> IncidentRoom:
+    room = selectors.room_get_for_user(user=request.user, room_id=room_id)
+    if room is None:
+        raise Http404
+    return room
+
+
+def room_detail_data(request, room) -> dict:
+    room = selectors.room_with_members(room=room)
+    room.member_count = len(room.member_list)
+    membership = next((m for m in room.member_list if m.user_id == request.user.id), None)
+    room.my_role = membership.role if membership else None
+    room.can_manage = services.can_manage(room=room, user=request.user)
+    return RoomDetailSerializer(room).data
+
+
+class RoomViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    """Incident rooms the caller is in (operators: all rooms)."""
+
+    serializer_class = RoomListSerializer
+    filterset_class = RoomFilter
+    lookup_field = "id"
+    lookup_value_regex = "[0-9a-fA-F-]{36}"
+
+    def get_queryset(self):
+        return selectors.room_list_for_user(user=self.request.user)
+
+    @extend_schema(request=RoomCreateSerializer, responses={201: RoomDetailSerializer})
+    def create(self, request):
+        data = RoomCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        room = services.room_create(created_by=request.user, **data.validated_data)
+        return Response(room_detail_data(request, room), status=status.HTTP_201_CREATED)
+
+    @extend_schema(responses=RoomDetailSerializer)
+    def retrieve(self, request, id=None):
+        return Response(room_detail_data(request, room_for(request, id)))
+
+    @extend_schema(request=RoomUpdateSerializer, responses=RoomDetailSerializer)
+    def partial_update(self, request, id=None):
+        room = room_for(request, id)
+        data = RoomUpdateSerializer(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        room = services.room_update(room=room, by=request.user, **data.validated_data)
+        return Response(room_detail_data(request, room))
+
+    @extend_schema(request=ResolveSerializer, responses=RoomDetailSerializer)
+    @action(detail=True, methods=["post"])
+    def resolve(self, request, id=None):
+        room = room_for(request, id)
+        data = ResolveSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        room = services.room_resolve(room=room, by=request.user, **data.validated_data)
+        return Response(room_detail_data(request, room))
+
+    @extend_schema(request=None, responses=RoomDetailSerializer)
+    @action(detail=True, methods=["post"])
+    def reopen(self, request, id=None):
+        room = services.room_reopen(room=room_for(request, id), by=request.user)
+        return Response(room_detail_data(request, room))
+
+    @extend_schema(request=None, responses=RoomDetailSerializer)
+    @action(detail=True, methods=["post"])
+    def archive(self, request, id=None):
+        room = services.room_archive(room=room_for(request, id), by=request.user)
+        return Response(room_detail_data(request, room))
+
+
+class RoomMembersView(APIView):
+    @extend_schema(responses=MemberSerializer(many=True))
+    def get(self, request, room_id):
+        room = room_for(request, room_id)
+        return Response(MemberSerializer(selectors.room_members(room=room), many=True).data)
+
+    @extend_schema(request=MemberInputSerializer, responses={201: MemberSerializer})
+    def post(self, request, room_id):
+        room = room_for(request, room_id)
+        data = MemberInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        member = services.member_add(room=room, by=request.user, **data.validated_data)
+        return Response(MemberSerializer(member).data, status=status.HTTP_201_CREATED)
+
+
+class RoomMemberView(APIView):
+    @extend_schema(request=None, responses={204: None})
+    def delete(self, request, room_id, user_id):
+        room = room_for(request, room_id)
+        member = get_object_or_404(selectors.room_members(room=room), user_id=user_id)
+        services.member_remove(room=room, user=member.user, by=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class TimelinePagination(CursorPagination):
+    ordering = ("created_at", "id")
+    page_size = 100
+    page_size_query_param = "page_size"
+    max_page_size = 500
+
+
+class RoomMessagesView(APIView):
+    pagination_class = TimelinePagination
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("since", str, description="Only messages after this ISO 8601 time."),
+            OpenApiParameter("cursor", str, description="Cursor from the previous page's next link."),
+            OpenApiParameter("page_size", int),
+        ],
+        responses=MessageSerializer(many=True),
+    )
+    def get(self, request, room_id):
+        room = room_for(request, room_id)
+        messages = selectors.room_timeline(room=room)
+        since = request.query_params.get("since")
+        if since:
+            moment = parse_datetime(since.replace(" ", "+"))
+            if moment is None:
+                raise ServiceError("`since` must be an ISO 8601 time.", details={"since": ["Invalid time."]})
+            messages = messages.filter(created_at__gt=moment)
+        paginator = self.pagination_class()
+        page = paginator.paginate_queryset(messages, request, view=self)
+        return paginator.get_paginated_response(MessageSerializer(page, many=True).data)
+
+    @extend_schema(request=MessageInputSerializer, responses={201: MessageSerializer})
+    def post(self, request, room_id):
+        room = room_for(request, room_id)
+        data = MessageInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        message = services.message_post(room=room, sender=request.user, body=data.validated_data["body"])
+        return Response(MessageSerializer(message).data, status=status.HTTP_201_CREATED)
+
+
+class RoomFilesView(APIView):
+    parser_classes = [MultiPartParser]
+
+    @extend_schema(responses=FileSerializer(many=True))
+    def get(self, request, room_id):
+        room = room_for(request, room_id)
+        return Response(FileSerializer(selectors.room_files(room=room), many=True).data)
+
+    @extend_schema(request=FileUploadSerializer, responses={201: FileSerializer})
+    def post(self, request, room_id):
+        room = room_for(request, room_id)
+        data = FileUploadSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        room_file = services.file_upload(room=room, uploaded_by=request.user, uploaded=data.validated_data["file"])
+        return Response(FileSerializer(room_file).data, status=status.HTTP_201_CREATED)
+
+
+def _room_file(request, room_id, file_id) -> RoomFile:
+    room = room_for(request, room_id)
+    return get_object_or_404(RoomFile, room=room, id=file_id)
+
+
+def _stream(field, *, filename, content_type, as_attachment):
+    try:
+        handle = field.storage.open(field.name, "rb")
+    except (FileNotFoundError, OSError):
+        raise Http404 from None
+    response = FileResponse(handle, as_attachment=as_attachment, filename=filename, content_type=content_type)
+    response["Cache-Control"] = "private, max-age=300"
+    return response
+
+
+class RoomFileDownloadView(APIView):
+    @extend_schema(responses={(200, "application/octet-stream"): bytes})
+    def get(self, request, room_id, file_id):
+        room_file = _room_file(request, room_id, file_id)
+        # Images open in the browser; everything else downloads, never rendered as a page.
+        return _stream(
+            room_file.file, filename=room_file.original_name, content_type=room_file.content_type,
+            as_attachment=not room_file.is_image,
+        )
+
+
+class RoomFileThumbnailView(APIView):
+    @extend_schema(responses={(200, "image/png"): bytes})
+    def get(self, request, room_id, file_id):
+        room_file = _room_file(request, room_id, file_id)
+        if not room_file.thumbnail:
+            raise Http404
+        return _stream(room_file.thumbnail, filename="thumbnail.png", content_type="image/png", as_attachment=False)

@@ -1,0 +1,143 @@
+"""Deciding what an uploaded file really is, from its bytes, and making thumbnails."""
+
+import io
+import warnings
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.utils.translation import gettext as _
+from PIL import Image, UnidentifiedImageError
+
+from config.errors import ServiceError
+
+IMAGE_FORMATS = {
+    "PNG": ("image/png", ".png"),
+    "JPEG": ("image/jpeg", ".jpg"),
+    "GIF": ("image/gif", ".gif"),
+    "WEBP": ("image/webp", ".webp"),
+    "BMP": ("image/bmp", ".bmp"),
+}
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".webp", ".bmp"}
+THUMBNAIL_SIZE = (480, 320)
+
+
+class FileTooLarge(ServiceError):
+    status_code = 413
+    code = "too_large"
+
+
+class UnreadableFile(ServiceError):
+    code = "invalid_file"
+
+
+@dataclass(frozen=True)
+class Sniffed:
+    content_type: str
+    suffix: str
+    width: int | None = None
+    height: int | None = None
+
+    @property
+    def is_image(self):
+        return self.width is not None
+
+
+def _head(uploaded, size=8192) -> bytes:
+    uploaded.seek(0)
+    head = uploaded.read(size)
+    uploaded.seek(0)
+    return head
+
+
+def _looks_like_text(head: bytes) -> bool:
+    if b"\x00" in head:
+        return False
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        # A multi-byte character cut at the end of the sample is still text.
+        return exc.start >= len(head) - 3
+    return True
+
+
+def _sniff_image(uploaded, display_name) -> Sniffed:
+    """Open with Pillow under the pixel limit; a bomb or broken image is refused."""
+    max_pixels = settings.ROOM_IMAGE_MAX_PIXELS
+    previous = Image.MAX_IMAGE_PIXELS
+    Image.MAX_IMAGE_PIXELS = max_pixels
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            uploaded.seek(0)
+            with Image.open(uploaded) as image:
+                image_format = image.format
+                width, height = image.size
+                if width * height > max_pixels:
+                    raise Image.DecompressionBombError("too many pixels")
+                image.load()  # a truncated file fails here, not later in a report
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise UnreadableFile(
+            _("%(name)s has too many pixels to be opened safely.") % {"name": display_name}
+        ) from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+        raise UnreadableFile(
+            _("%(name)s is not a readable image (it may be truncated or corrupt).") % {"name": display_name}
+        ) from None
+    finally:
+        Image.MAX_IMAGE_PIXELS = previous
+        uploaded.seek(0)
+    if image_format not in IMAGE_FORMATS:
+        raise UnreadableFile(_("%(name)s is an image format Warroom does not accept.") % {"name": display_name})
+    content_type, suffix = IMAGE_FORMATS[image_format]
+    return Sniffed(content_type, suffix, width, height)
+
+
+def sniff(uploaded, display_name: str) -> Sniffed:
+    """What the file is, decided from its content; the name only says what it claims."""
+    if uploaded.size > settings.ROOM_FILE_MAX_BYTES:
+        raise FileTooLarge(
+            _("%(name)s is larger than the %(limit)d MB limit.")
+            % {"name": display_name, "limit": settings.ROOM_FILE_MAX_BYTES // (1024 * 1024)}
+        )
+    if uploaded.size == 0:
+        raise UnreadableFile(_("%(name)s is empty.") % {"name": display_name})
+    head = _head(uploaded)
+    claimed_suffix = ("." + display_name.rsplit(".", 1)[-1].lower()) if "." in display_name else ""
+    is_image_signature = (
+        head.startswith(b"\x89PNG\r\n\x1a\n")
+        or head.startswith(b"\xff\xd8\xff")
+        or head[:6] in (b"GIF87a", b"GIF89a")
+        or (head[:4] == b"RIFF" and head[8:12] == b"WEBP")
+        or head[:2] == b"BM"
+    )
+    if is_image_signature or claimed_suffix in IMAGE_SUFFIXES:
+        return _sniff_image(uploaded, display_name)
+    if head.startswith(b"%PDF-"):
+        return Sniffed("application/pdf", ".pdf")
+    if head.startswith(b"PK\x03\x04"):
+        office = {".docx": ".docx", ".xlsx": ".xlsx", ".pptx": ".pptx"}
+        suffix = office.get(claimed_suffix, ".zip")
+        types = {
+            ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+            ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            ".pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+            ".zip": "application/zip",
+        }
+        return Sniffed(types[suffix], suffix)
+    if _looks_like_text(head):
+        suffix = claimed_suffix if claimed_suffix in {".log", ".csv", ".json", ".md", ".yaml", ".yml"} else ".txt"
+        return Sniffed("text/plain", suffix)
+    return Sniffed("application/octet-stream", ".bin")
+
+
+def thumbnail_png(uploaded) -> bytes:
+    uploaded.seek(0)
+    with Image.open(uploaded) as image:
+        image.thumbnail(THUMBNAIL_SIZE)
+        if image.mode not in ("RGB", "RGBA"):
+            image = image.convert("RGBA")
+        buffer = io.BytesIO()
+        # Fast compression: thumbnails are small and made while the person waits.
+        image.save(buffer, format="PNG", compress_level=1)
+    uploaded.seek(0)
+    return buffer.getvalue()

@@ -1,0 +1,129 @@
+"""Shapes of the room API: input serializers validate, output serializers present."""
+
+from django.contrib.auth import get_user_model
+from django.urls import reverse
+from rest_framework import serializers
+
+from incidents.models import IncidentRoom, MemberRole, Message, RoomFile, RoomMember, Severity
+
+
+class PersonSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    username = serializers.CharField()
+    name = serializers.CharField(source="label")
+    job_title = serializers.CharField()
+
+
+class RoomListSerializer(serializers.ModelSerializer):
+    created_by = PersonSerializer(allow_null=True)
+    member_count = serializers.IntegerField()
+    duration_seconds = serializers.SerializerMethodField()
+    url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = IncidentRoom
+        fields = [
+            "id", "title", "severity", "category", "status", "created_by", "created_at", "resolved_at",
+            "duration_seconds", "member_count", "url",
+        ]
+
+    def get_duration_seconds(self, room) -> int:
+        return int(room.duration.total_seconds())
+
+    def get_url(self, room) -> str:
+        return reverse("incidents:room-detail", args=[room.id])
+
+
+class MemberSerializer(serializers.ModelSerializer):
+    user = PersonSerializer()
+    role_label = serializers.CharField(source="get_role_display")
+
+    class Meta:
+        model = RoomMember
+        fields = ["user", "role", "role_label", "joined_at"]
+
+
+class RoomDetailSerializer(RoomListSerializer):
+    description = serializers.CharField()
+    resolution_summary = serializers.CharField()
+    members = MemberSerializer(many=True, source="member_list")
+    my_role = serializers.CharField(allow_null=True)
+    can_manage = serializers.BooleanField()
+
+    class Meta(RoomListSerializer.Meta):
+        fields = [*RoomListSerializer.Meta.fields, "description", "resolution_summary", "members", "my_role", "can_manage"]
+
+
+class RoomCreateSerializer(serializers.Serializer):
+    title = serializers.CharField(max_length=200)
+    description = serializers.CharField(required=False, allow_blank=True, default="")
+    severity = serializers.ChoiceField(choices=Severity.choices, default=Severity.SEV3)
+    category = serializers.CharField(required=False, allow_blank=True, max_length=100, default="")
+
+
+class RoomUpdateSerializer(serializers.Serializer):
+    title = serializers.CharField(max_length=200, required=False)
+    description = serializers.CharField(required=False, allow_blank=True)
+    severity = serializers.ChoiceField(choices=Severity.choices, required=False)
+    category = serializers.CharField(required=False, allow_blank=True, max_length=100)
+
+
+class ResolveSerializer(serializers.Serializer):
+    summary = serializers.CharField(max_length=5000)
+    notes = serializers.CharField(required=False, allow_blank=True, max_length=20000, default="")
+
+
+class MemberInputSerializer(serializers.Serializer):
+    user = serializers.CharField(help_text="User id, account name or email.")
+    role = serializers.ChoiceField(choices=MemberRole.choices, default=MemberRole.RESPONDER)
+
+    def validate_user(self, value):
+        User = get_user_model()
+        value = value.strip()
+        lookup = {"pk": int(value)} if value.isdigit() else (
+            {"email__iexact": value} if "@" in value else {"username__iexact": value}
+        )
+        user = User.objects.filter(is_active=True, **lookup).first()
+        if user is None:
+            raise serializers.ValidationError("No active person with that id, account name or email.")
+        return user
+
+
+class MessageSerializer(serializers.ModelSerializer):
+    sender = PersonSerializer(allow_null=True)
+
+    class Meta:
+        model = Message
+        fields = ["id", "kind", "body", "sender", "created_at"]
+
+
+class MessageInputSerializer(serializers.Serializer):
+    # Length is checked by the service, which gives the clearer message.
+    body = serializers.CharField(trim_whitespace=False)
+
+
+class FileSerializer(serializers.ModelSerializer):
+    name = serializers.CharField(source="original_name")
+    uploaded_by = PersonSerializer(allow_null=True)
+    is_image = serializers.BooleanField()
+    download_url = serializers.SerializerMethodField()
+    thumbnail_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = RoomFile
+        fields = [
+            "id", "name", "content_type", "size", "is_image", "width", "height", "uploaded_by", "created_at",
+            "download_url", "thumbnail_url",
+        ]
+
+    def get_download_url(self, room_file) -> str:
+        return reverse("api-room-file-download", args=[room_file.room_id, room_file.id])
+
+    def get_thumbnail_url(self, room_file) -> str | None:
+        if not room_file.thumbnail:
+            return None
+        return reverse("api-room-file-thumbnail", args=[room_file.room_id, room_file.id])
+
+
+class FileUploadSerializer(serializers.Serializer):
+    file = serializers.FileField(allow_empty_file=True)

@@ -1,0 +1,365 @@
+"""Every write to a room. Each change that matters is also written to the timeline.
+
+Services check who may do what, change the rows in one transaction, and send
+live events (and the ``room_resolved`` signal) only after the commit.
+"""
+
+import uuid
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from config.errors import Conflict, PermissionDenied, ServiceError
+from incidents import files as file_checks
+from incidents.models import (
+    IncidentRoom,
+    MemberRole,
+    Message,
+    MessageKind,
+    RoomFile,
+    RoomMember,
+    RoomStatus,
+    Severity,
+)
+from incidents.selectors import user_sees_all_rooms
+from incidents.signals import room_resolved
+from incidents.text import clean_line, clean_text, safe_file_name
+from realtime.events import publish_on_commit
+
+EDITABLE_FIELDS = ("title", "description", "severity", "category")
+
+
+# --- Who may do what --------------------------------------------------------------
+
+
+def membership_of(*, room, user) -> RoomMember | None:
+    return RoomMember.objects.filter(room=room, user=user).first()
+
+
+def can_manage(*, room, user) -> bool:
+    """Commanders and operators resolve, reopen, archive and manage members."""
+    if user_sees_all_rooms(user):
+        return True
+    return RoomMember.objects.filter(room=room, user=user, role=MemberRole.COMMANDER).exists()
+
+
+def can_contribute(*, room, user) -> bool:
+    """Everyone in the room but observers posts messages and files."""
+    if user_sees_all_rooms(user):
+        return True
+    return RoomMember.objects.filter(room=room, user=user).exclude(role=MemberRole.OBSERVER).exists()
+
+
+def _require_manager(room, user):
+    if not can_manage(room=room, user=user):
+        raise PermissionDenied(_("Only the incident commander or an operator can do this."))
+
+
+def _require_contributor(room, user):
+    if not can_contribute(room=room, user=user):
+        raise PermissionDenied(_("Observers can read the room but not write in it."))
+
+
+def _require_open(room):
+    # The stored status, not the caller's copy: another request may have archived it.
+    if IncidentRoom.objects.filter(pk=room.pk, status=RoomStatus.ARCHIVED).exists():
+        raise Conflict(_("This room is archived; reopen it first."))
+
+
+# --- Events -------------------------------------------------------------------
+
+
+def message_payload(message: Message) -> dict:
+    return {
+        "id": message.id,
+        "kind": message.kind,
+        "body": message.body,
+        "sender": message.sender_id and {"id": message.sender_id, "name": str(message.sender)},
+        "created_at": message.created_at,
+    }
+
+
+def room_payload(room: IncidentRoom) -> dict:
+    return {
+        "room_id": room.id,
+        "title": room.title,
+        "status": room.status,
+        "severity": room.severity,
+        "category": room.category,
+        "resolved_at": room.resolved_at,
+        "resolution_summary": room.resolution_summary,
+    }
+
+
+def _system_message(room, body, *, kind=MessageKind.SYSTEM) -> Message:
+    message = Message.objects.create(room=room, kind=kind, body=body)
+    publish_on_commit(room.id, "message.created", message_payload(message))
+    return message
+
+
+# --- Rooms ---------------------------------------------------------------------
+
+
+def _validated_fields(fields: dict) -> dict:
+    cleaned = {}
+    for name, value in fields.items():
+        if name not in EDITABLE_FIELDS or value is None:
+            continue
+        value = clean_text(str(value)) if name == "description" else clean_line(str(value))
+        if name == "title" and not value:
+            raise ServiceError(_("A room needs a title."), details={"title": [_("This field may not be blank.")]})
+        if name == "title" and len(value) > 200:
+            raise ServiceError(_("Titles are limited to 200 characters."), details={"title": [_("Too long.")]})
+        if name == "severity" and value not in Severity.values:
+            raise ServiceError(_("Unknown severity."), details={"severity": [_("Choose one of %s.") % ", ".join(Severity.values)]})
+        if name == "category" and len(value) > 100:
+            raise ServiceError(_("Categories are limited to 100 characters."), details={"category": [_("Too long.")]})
+        cleaned[name] = value
+    return cleaned
+
+
+@transaction.atomic
+def room_create(*, created_by, title, description="", severity=Severity.SEV3, category="") -> IncidentRoom:
+    fields = _validated_fields(
+        {"title": title, "description": description, "severity": severity or Severity.SEV3, "category": category}
+    )
+    room = IncidentRoom.objects.create(created_by=created_by, **fields)
+    RoomMember.objects.create(room=room, user=created_by, role=MemberRole.COMMANDER)
+    _system_message(room, _("%(who)s opened the room") % {"who": created_by})
+    return room
+
+
+@transaction.atomic
+def room_update(*, room, by, **changes) -> IncidentRoom:
+    _require_contributor(room, by)
+    _require_open(room)
+    room = IncidentRoom.objects.select_for_update().get(pk=room.pk)
+    fields = _validated_fields(changes)
+    changed = {name: value for name, value in fields.items() if getattr(room, name) != value}
+    if not changed:
+        return room
+    for name, value in changed.items():
+        before = getattr(room, name)
+        setattr(room, name, value)
+        if name == "severity":
+            _system_message(
+                room,
+                _("%(who)s changed severity from %(old)s to %(new)s")
+                % {"who": by, "old": Severity(before).label, "new": Severity(value).label},
+            )
+        elif name == "category":
+            _system_message(
+                room, _("%(who)s changed category to %(new)s") % {"who": by, "new": value or _("(none)")}
+            )
+        elif name == "title":
+            _system_message(room, _("%(who)s renamed the room to “%(new)s”") % {"who": by, "new": value})
+    room.save(update_fields=[*changed, "updated_at"])
+    publish_on_commit(room.id, "room.status", room_payload(room))
+    return room
+
+
+def _minutes(room) -> int:
+    return max(int(room.duration.total_seconds() // 60), 0)
+
+
+@transaction.atomic
+def room_resolve(*, room, by, summary, notes="") -> IncidentRoom:
+    """Mark the room resolved at once; ticket notes and postmortems follow elsewhere.
+
+    Nothing slow happens here: the row changes, the timeline records it, and
+    after the commit a ``room.status`` event and the ``room_resolved`` signal go out.
+    """
+    _require_manager(room, by)
+    room = IncidentRoom.objects.select_for_update().get(pk=room.pk)
+    if room.status != RoomStatus.ACTIVE:
+        raise Conflict(_("Only an active room can be resolved; this one is %(status)s.") % {"status": room.get_status_display()})
+    summary = clean_text(summary or "").strip()
+    if not summary:
+        raise ServiceError(
+            _("Write a short resolution summary."), details={"summary": [_("This field may not be blank.")]}
+        )
+    first_resolution = room.first_resolved_at is None
+    room.status = RoomStatus.RESOLVED
+    room.resolved_at = timezone.now()
+    room.first_resolved_at = room.first_resolved_at or room.resolved_at
+    room.resolution_summary = summary
+    room.save(update_fields=["status", "resolved_at", "first_resolved_at", "resolution_summary", "updated_at"])
+    _system_message(
+        room,
+        _("%(who)s resolved the room after %(minutes)d min") % {"who": by, "minutes": _minutes(room)},
+        kind=MessageKind.STATUS,
+    )
+    notes = clean_text(notes or "").strip()
+    if notes:
+        message = Message.objects.create(room=room, sender=by, kind=MessageKind.TEXT, body=notes)
+        publish_on_commit(room.id, "message.created", message_payload(message))
+    publish_on_commit(room.id, "room.status", room_payload(room))
+    transaction.on_commit(
+        lambda: room_resolved.send(
+            sender=IncidentRoom,
+            room=IncidentRoom.objects.get(pk=room.pk),
+            resolved_by=by,
+            first_resolution=first_resolution,
+        )
+    )
+    return room
+
+
+@transaction.atomic
+def room_reopen(*, room, by) -> IncidentRoom:
+    _require_manager(room, by)
+    room = IncidentRoom.objects.select_for_update().get(pk=room.pk)
+    if room.status == RoomStatus.ACTIVE:
+        raise Conflict(_("This room is already active."))
+    room.status = RoomStatus.ACTIVE
+    room.resolved_at = None
+    room.save(update_fields=["status", "resolved_at", "updated_at"])
+    _system_message(room, _("%(who)s reopened the room") % {"who": by}, kind=MessageKind.STATUS)
+    publish_on_commit(room.id, "room.status", room_payload(room))
+    return room
+
+
+@transaction.atomic
+def room_archive(*, room, by) -> IncidentRoom:
+    _require_manager(room, by)
+    room = IncidentRoom.objects.select_for_update().get(pk=room.pk)
+    if room.status != RoomStatus.RESOLVED:
+        raise Conflict(_("Resolve the room before archiving it."))
+    room.status = RoomStatus.ARCHIVED
+    room.save(update_fields=["status", "updated_at"])
+    _system_message(room, _("%(who)s archived the room") % {"who": by}, kind=MessageKind.STATUS)
+    publish_on_commit(room.id, "room.status", room_payload(room))
+    return room
+
+
+# --- Members -------------------------------------------------------------------
+
+
+def member_payload(member: RoomMember, *, removed=False) -> dict:
+    return {
+        "user_id": member.user_id,
+        "name": str(member.user),
+        "role": member.role,
+        "role_label": member.get_role_display(),
+        "removed": removed,
+    }
+
+
+@transaction.atomic
+def member_add(*, room, user, role, by) -> RoomMember:
+    _require_manager(room, by)
+    _require_open(room)
+    if role not in MemberRole.values:
+        raise ServiceError(_("Unknown role."), details={"role": [_("Choose one of %s.") % ", ".join(MemberRole.values)]})
+    member = RoomMember.objects.filter(room=room, user=user).first()
+    if member is not None:
+        if member.role == role:
+            return member
+        old = member.get_role_display()
+        member.role = role
+        member.save(update_fields=["role"])
+        _system_message(
+            room, _("%(who)s is now %(role)s (was %(old)s)") % {"who": user, "role": member.get_role_display(), "old": old}
+        )
+    else:
+        try:
+            with transaction.atomic():
+                member = RoomMember.objects.create(room=room, user=user, role=role)
+        except IntegrityError:
+            raise Conflict(_("%(who)s is already in the room.") % {"who": user}) from None
+        _system_message(room, _("%(who)s joined as %(role)s") % {"who": user, "role": member.get_role_display()})
+    publish_on_commit(room.id, "member.changed", member_payload(member))
+    return member
+
+
+@transaction.atomic
+def member_remove(*, room, user, by) -> None:
+    _require_manager(room, by)
+    member = RoomMember.objects.filter(room=room, user=user).first()
+    if member is None:
+        raise ServiceError(_("%(who)s is not in the room.") % {"who": user}, code="not_member")
+    if member.role == MemberRole.COMMANDER and not room.members.filter(role=MemberRole.COMMANDER).exclude(pk=member.pk).exists():
+        raise Conflict(_("A room needs a commander: name another one before removing %(who)s.") % {"who": user})
+    member.delete()
+    _system_message(room, _("%(who)s left the room") % {"who": user})
+    publish_on_commit(room.id, "member.changed", member_payload(member, removed=True))
+
+
+# --- Messages and files -------------------------------------------------------------
+
+
+@transaction.atomic
+def message_post(*, room, sender, body) -> Message:
+    _require_contributor(room, sender)
+    _require_open(room)
+    body = clean_text(body or "").strip()
+    if not body:
+        raise ServiceError(_("A message cannot be empty."), details={"body": [_("This field may not be blank.")]})
+    limit = settings.MESSAGE_MAX_CHARS
+    if len(body) > limit:
+        raise ServiceError(
+            _("Messages are limited to %(limit)s characters; attach long logs as a file.") % {"limit": f"{limit:,}"},
+            code="too_long",
+            details={"body": [_("Too long.")]},
+        )
+    message = Message.objects.create(room=room, sender=sender, kind=MessageKind.TEXT, body=body)
+    publish_on_commit(room.id, "message.created", message_payload(message))
+    return message
+
+
+def file_payload(room_file: RoomFile) -> dict:
+    return {
+        "id": room_file.id,
+        "name": room_file.original_name,
+        "content_type": room_file.content_type,
+        "size": room_file.size,
+        "is_image": room_file.is_image,
+        "width": room_file.width,
+        "height": room_file.height,
+        "uploaded_by": str(room_file.uploaded_by) if room_file.uploaded_by_id else None,
+        "created_at": room_file.created_at,
+    }
+
+
+def file_upload(*, room, uploaded_by, uploaded) -> RoomFile:
+    """Store an upload under a generated name; on any failure nothing remains.
+
+    The objects are written to storage before the row (storage is not
+    transactional), and deleted again if anything after that fails.
+    """
+    _require_contributor(room, uploaded_by)
+    _require_open(room)
+    display_name = safe_file_name(getattr(uploaded, "name", "") or "file")
+    sniffed = file_checks.sniff(uploaded, display_name)
+    room_file = RoomFile(
+        id=uuid.uuid4(),
+        room=room,
+        uploaded_by=uploaded_by,
+        original_name=display_name,
+        content_type=sniffed.content_type,
+        size=uploaded.size,
+        width=sniffed.width,
+        height=sniffed.height,
+    )
+    saved = []
+    try:
+        uploaded.seek(0)
+        room_file.file.save(f"upload{sniffed.suffix}", uploaded, save=False)
+        saved.append(room_file.file.name)
+        if sniffed.is_image:
+            thumb = file_checks.thumbnail_png(uploaded)
+            thumb_name = f"rooms/{room.id}/files/{room_file.id}.thumb.png"
+            room_file.thumbnail.name = room_file.thumbnail.storage.save(thumb_name, ContentFile(thumb))
+            saved.append(room_file.thumbnail.name)
+        with transaction.atomic():
+            room_file.save(force_insert=True)
+            _system_message(room, _("%(name)s uploaded by %(who)s") % {"name": display_name, "who": uploaded_by})
+            publish_on_commit(room.id, "file.added", file_payload(room_file))
+    except BaseException:
+        for name in saved:
+            room_file.file.storage.delete(name)
+        raise
+    return room_file
