@@ -1,5 +1,6 @@
 """Incident statistics from indexed aggregate queries (no row-by-row Python)."""
 
+import math
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
@@ -19,8 +20,7 @@ def _percentile(resolved, count, fraction):
     """Nearest-rank percentile of resolution time, computed by the database."""
     if count == 0:
         return None
-    index = max(int(round(fraction * count + 0.5)) - 1, 0)
-    index = min(index, count - 1)
+    index = min(max(math.ceil(fraction * count) - 1, 0), count - 1)
     return resolved.annotate(ttr=_DURATION).order_by("ttr").values_list("ttr", flat=True)[index]
 
 
