@@ -177,6 +177,11 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Static entries; the database scheduler copies them into its tables at start.
+CELERY_BEAT_SCHEDULE = {
+    # Re-queues or fails reports stuck in a running stage (worker killed, broker lost).
+    "reports-reap-stuck": {"task": "reports.reap_stuck_reports", "schedule": 60.0},
+}
 
 # --- Files ------------------------------------------------------------------
 
@@ -342,6 +347,10 @@ OPENAI_MODEL = env("OPENAI_MODEL", default="gpt-4o-mini")
 OPENAI_TIMEOUT_SECONDS = env.float("OPENAI_TIMEOUT_SECONDS", default=120)
 AI_MAX_RETRIES = env.int("AI_MAX_RETRIES", default=2)
 AI_CONNECT_TIMEOUT_SECONDS = env.float("AI_CONNECT_TIMEOUT_SECONDS", default=10)
+# First wait before retrying a retryable AI failure; it doubles each time, with jitter.
+AI_RETRY_BACKOFF_SECONDS = env.float("AI_RETRY_BACKOFF_SECONDS", default=2.0)
+DIFY_RESPONSE_MODE = env("DIFY_RESPONSE_MODE", default="streaming")
+OPENAI_STREAM = env.bool("OPENAI_STREAM", default=True)
 REPORT_MAX_MESSAGES = env.int("REPORT_MAX_MESSAGES", default=200)
 REPORT_SECTION_MODE = env("REPORT_SECTION_MODE", default="single")
 REPORT_LANGUAGE = env("REPORT_LANGUAGE", default="zh-hant")

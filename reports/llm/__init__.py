@@ -1,0 +1,48 @@
+"""Report writers: DIFY, any OpenAI-compatible server, and the offline writer."""
+
+from django.conf import settings
+
+from reports.llm.base import (  # noqa: F401 - the package's public names
+    LLMAuthError,
+    LLMBadRequest,
+    LLMClient,
+    LLMError,
+    LLMRequest,
+    LLMResult,
+    LLMRetryableError,
+    LLMTimeout,
+    complete_with_retries,
+)
+
+PROVIDERS = ("offline", "dify", "openai")
+
+
+def configured_provider() -> str:
+    """The writer the settings ask for; offline when the chosen AI has no address."""
+    provider = (settings.AI_PROVIDER or "offline").lower()
+    if provider == "dify" and settings.DIFY_BASE_URL:
+        return "dify"
+    if provider == "openai" and settings.OPENAI_BASE_URL:
+        return "openai"
+    return "offline"
+
+
+def get_client(provider: str | None = None) -> LLMClient:
+    provider = provider or configured_provider()
+    if provider == "dify":
+        from reports.llm.dify import DifyClient
+
+        return DifyClient(
+            base_url=settings.DIFY_BASE_URL, api_key=settings.DIFY_API_KEY, timeout=settings.DIFY_TIMEOUT_SECONDS,
+            response_mode=getattr(settings, "DIFY_RESPONSE_MODE", "streaming"),
+        )
+    if provider == "openai":
+        from reports.llm.openai import OpenAIClient
+
+        return OpenAIClient(
+            base_url=settings.OPENAI_BASE_URL, api_key=settings.OPENAI_API_KEY, model=settings.OPENAI_MODEL,
+            timeout=settings.OPENAI_TIMEOUT_SECONDS, stream=getattr(settings, "OPENAI_STREAM", True),
+        )
+    from reports.llm.offline import OfflineClient
+
+    return OfflineClient()

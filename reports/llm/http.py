@@ -1,0 +1,186 @@
+"""One pooled httpx client per process, and requests bound by a total deadline.
+
+httpx timeouts apply to each network operation, so a server that sends one
+byte at a time never trips them. :func:`deadline_request` therefore bounds a
+whole call by wall-clock time: the read timeout is the time left when the call
+starts (slow headers), the body is read in chunks with the deadline checked
+after each one, and a watchdog shuts the socket down at the deadline so that a
+read blocked in the middle of a drip returns at once.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from contextlib import contextmanager
+from typing import Iterator
+
+import httpx
+from django.conf import settings
+
+from reports.llm.base import LLMRetryableError, LLMTimeout
+
+_client: httpx.Client | None = None
+_client_pid: int | None = None
+_client_lock = threading.Lock()
+
+
+def http_client() -> httpx.Client:
+    """The process's pooled client (a fresh one after a fork: sockets are not shared across processes)."""
+    global _client, _client_pid
+    with _client_lock:
+        if _client is None or _client_pid != os.getpid():
+            _client = httpx.Client(
+                limits=httpx.Limits(max_connections=32, max_keepalive_connections=8, keepalive_expiry=30),
+                follow_redirects=False,
+                headers={"User-Agent": "Warroom-report-writer/1.0"},
+            )
+            _client_pid = os.getpid()
+        return _client
+
+
+def close_http_client() -> None:
+    global _client
+    with _client_lock:
+        if _client is not None:
+            _client.close()
+            _client = None
+
+
+class Deadline:
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        self.at = time.monotonic() + seconds
+
+    def remaining(self) -> float:
+        return self.at - time.monotonic()
+
+    def check(self, what: str = "the AI call") -> None:
+        if self.remaining() <= 0:
+            raise LLMTimeout(f"{what} passed its total deadline of {self.seconds:g} s")
+
+
+def _socket_of(response: httpx.Response):
+    stream = response.extensions.get("network_stream")
+    if stream is None:
+        return None
+    try:
+        return stream.get_extra_info("socket")
+    except Exception:  # noqa: BLE001 - not every transport exposes a socket
+        return None
+
+
+@contextmanager
+def deadline_request(method: str, url: str, *, deadline: Deadline, **kwargs) -> Iterator[httpx.Response]:
+    """Send a request and yield the streaming response; every read is bound by ``deadline``.
+
+    Network failures become :class:`LLMRetryableError` and timeouts
+    :class:`LLMTimeout`; HTTP error statuses are left to the caller.
+    """
+    remaining = deadline.remaining()
+    if remaining <= 0:
+        raise LLMTimeout("no time left for the AI call")
+    connect = min(float(getattr(settings, "AI_CONNECT_TIMEOUT_SECONDS", 10)), remaining)
+    timeout = httpx.Timeout(remaining, connect=connect)
+    client = http_client()
+    request = client.build_request(method, url, timeout=timeout, **kwargs)
+    watchdog = None
+    try:
+        try:
+            response = client.send(request, stream=True)
+        except httpx.TimeoutException as exc:
+            raise LLMTimeout(f"the AI server did not answer in time ({type(exc).__name__})") from exc
+        except httpx.TransportError as exc:
+            raise LLMRetryableError(f"could not reach the AI server: {type(exc).__name__}: {exc}") from exc
+        sock = _socket_of(response)
+        if sock is not None:
+            def cut():
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+            watchdog = threading.Timer(max(deadline.remaining(), 0), cut)
+            watchdog.daemon = True
+            watchdog.start()
+        try:
+            yield response
+        except httpx.TimeoutException as exc:
+            raise LLMTimeout(f"the AI server stopped sending ({type(exc).__name__})") from exc
+        except httpx.TransportError as exc:
+            if deadline.remaining() <= 0:
+                raise LLMTimeout(f"the AI call passed its total deadline of {deadline.seconds:g} s") from exc
+            raise LLMRetryableError(f"the connection to the AI server broke: {type(exc).__name__}: {exc}") from exc
+        finally:
+            response.close()
+    finally:
+        if watchdog is not None:
+            watchdog.cancel()
+
+
+def read_body(response: httpx.Response, deadline: Deadline, *, limit: int = 20 * 1024 * 1024) -> bytes:
+    """The whole body, checking the deadline after every chunk."""
+    parts, size = [], 0
+    for chunk in response.iter_bytes():
+        parts.append(chunk)
+        size += len(chunk)
+        if size > limit:
+            raise LLMRetryableError("the AI server sent a response that is too large")
+        deadline.check()
+    deadline.check()
+    return b"".join(parts)
+
+
+def iter_lines(response: httpx.Response, deadline: Deadline) -> Iterator[str]:
+    """Decoded lines of a streaming body (SSE), checking the deadline after every chunk."""
+    buffer = b""
+    for chunk in response.iter_bytes():
+        deadline.check()
+        buffer += chunk
+        while True:
+            index = buffer.find(b"\n")
+            if index < 0:
+                break
+            line, buffer = buffer[:index], buffer[index + 1:]
+            yield line.rstrip(b"\r").decode("utf-8", errors="replace")
+    deadline.check()
+    if buffer:
+        yield buffer.rstrip(b"\r").decode("utf-8", errors="replace")
+
+
+def retry_after_seconds(response: httpx.Response) -> float | None:
+    value = response.headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        return None
+
+
+def error_for_status(provider: str, status: int, body: bytes, *, retry_after: float | None = None):
+    """The LLMError matching an HTTP error status, with the server's own code and message."""
+    from reports.llm.base import LLMAuthError, LLMBadRequest, LLMError
+
+    text = body.decode("utf-8", errors="replace")[:2000]
+    code, message = "", text[:300]
+    try:
+        import json
+
+        data = json.loads(text)
+        if isinstance(data, dict):
+            inner = data.get("error") if isinstance(data.get("error"), dict) else data
+            code = str(inner.get("code") or inner.get("type") or "")
+            message = str(inner.get("message") or message)
+    except ValueError:
+        pass
+    detail = f"{provider} answered HTTP {status}" + (f" {code}" if code else "") + (f": {message}" if message else "")
+    if status in (401, 403):
+        return LLMAuthError(detail, status=status, code=code, raw=text)
+    if status == 429 or status >= 500 or status == 408:
+        return LLMRetryableError(detail, status=status, code=code, raw=text, retry_after=retry_after)
+    if status in (400, 404, 413, 422):
+        return LLMBadRequest(detail, status=status, code=code, raw=text)
+    return LLMError(detail, status=status, code=code, raw=text)

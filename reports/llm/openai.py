@@ -1,0 +1,95 @@
+"""Any OpenAI-compatible ``/chat/completions`` server (OpenAI, vLLM, Ollama, LiteLLM, ...)."""
+
+from __future__ import annotations
+
+import json
+
+from reports.llm.base import LLMClient, LLMRequest, LLMResult, LLMRetryableError
+from reports.llm.http import Deadline, deadline_request, error_for_status, iter_lines, read_body, retry_after_seconds
+
+
+class OpenAIClient(LLMClient):
+    name = "openai"
+
+    def __init__(self, *, base_url: str, api_key: str, model: str, timeout: float, stream: bool = True):
+        self.base_url = base_url.rstrip("/")
+        self.api_key = api_key
+        self.model = model
+        self.timeout = timeout
+        self.stream = stream
+
+    def complete(self, request: LLMRequest) -> LLMResult:
+        messages = []
+        if request.system:
+            messages.append({"role": "system", "content": request.system})
+        messages.append({"role": "user", "content": request.prompt})
+        body = {"model": self.model, "messages": messages, "temperature": 0.2, "stream": self.stream}
+        if self.stream:
+            body["stream_options"] = {"include_usage": True}
+        headers = {"Content-Type": "application/json"}
+        if self.api_key:
+            headers["Authorization"] = f"Bearer {self.api_key}"
+        deadline = Deadline(self.timeout)
+        with deadline_request(
+            "POST", f"{self.base_url}/chat/completions", deadline=deadline, headers=headers,
+            content=json.dumps(body, ensure_ascii=False).encode(),
+        ) as response:
+            if response.status_code >= 400:
+                raise error_for_status(
+                    "The OpenAI-compatible server", response.status_code,
+                    read_body(response, deadline, limit=256 * 1024), retry_after=retry_after_seconds(response),
+                )
+            if "text/event-stream" in response.headers.get("content-type", ""):
+                return self._read_stream(response, deadline)
+            return self._read_blocking(read_body(response, deadline))
+
+    def _read_blocking(self, raw: bytes) -> LLMResult:
+        text = raw.decode("utf-8", errors="replace")
+        try:
+            data = json.loads(text)
+            choice = (data.get("choices") or [{}])[0]
+            content = (choice.get("message") or {}).get("content") or ""
+        except (ValueError, AttributeError, IndexError) as exc:
+            raise LLMRetryableError(f"the server sent an unreadable completion: {text[:200]!r}", raw=text) from exc
+        usage = data.get("usage") or {}
+        return LLMResult(
+            text=content, provider=self.name, message_id=str(data.get("id") or ""),
+            prompt_tokens=int(usage.get("prompt_tokens") or 0),
+            completion_tokens=int(usage.get("completion_tokens") or 0), raw=text,
+        )
+
+    def _read_stream(self, response, deadline: Deadline) -> LLMResult:
+        parts: list[str] = []
+        transcript: list[str] = []
+        result = LLMResult(text="", provider=self.name)
+        done = False
+        for line in iter_lines(response, deadline):
+            if not line.startswith("data:"):
+                continue
+            payload = line[5:].strip()
+            transcript.append(payload)
+            if payload == "[DONE]":
+                done = True
+                break
+            try:
+                chunk = json.loads(payload)
+            except ValueError:
+                continue
+            if "error" in chunk and chunk["error"]:
+                error = chunk["error"] if isinstance(chunk["error"], dict) else {"message": str(chunk["error"])}
+                raise LLMRetryableError(f"stream error: {error.get('message', '')}", raw="\n".join(transcript))
+            result.message_id = result.message_id or str(chunk.get("id") or "")
+            # Servers send choices: null (or []) on the final usage chunk.
+            for choice in chunk.get("choices") or []:
+                delta = (choice or {}).get("delta") or {}
+                if delta.get("content"):
+                    parts.append(str(delta["content"]))
+            usage = chunk.get("usage")
+            if usage:
+                result.prompt_tokens = int(usage.get("prompt_tokens") or 0)
+                result.completion_tokens = int(usage.get("completion_tokens") or 0)
+        if not done and not parts:
+            raise LLMRetryableError("the stream ended before any answer", raw="\n".join(transcript))
+        result.text = "".join(parts)
+        result.raw = "\n".join(transcript)
+        return result

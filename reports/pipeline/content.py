@@ -1,0 +1,245 @@
+"""Stage 2: the six sections, from the configured writer, checked against the schema.
+
+The answer is extracted even when wrapped in ``` fences or prose, validated,
+repaired once by asking the writer again, and any section still missing is
+written by the offline writer and marked so. Retryable AI failures that
+outlast the retries hand the whole report to the offline writer
+(``offline-fallback``); a rejected key or a refused request fails the report.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+
+from django.conf import settings
+
+from reports.llm import (
+    LLMAuthError,
+    LLMBadRequest,
+    LLMError,
+    LLMRequest,
+    LLMResult,
+    complete_with_retries,
+    configured_provider,
+    get_client,
+)
+from reports.pipeline.collect import RoomSnapshot
+from reports.prompts import LIST_SECTIONS, SECTION_KEYS, repair_prompt, system_prompt, user_prompt
+
+FENCE = re.compile(r"```(?:json|JSON)?\s*(.*?)```", re.DOTALL)
+
+
+# --- Reading an answer ------------------------------------------------------------
+
+
+def extract_json(text: str):
+    """The first JSON object in ``text``: bare, inside ``` fences, or surrounded by prose. None if there is none."""
+    if not text:
+        return None
+    candidates = [text.strip()]
+    candidates += [m.group(1).strip() for m in FENCE.finditer(text)]
+    for candidate in candidates:
+        try:
+            value = json.loads(candidate)
+            if isinstance(value, dict):
+                return value
+        except ValueError:
+            pass
+    decoder = json.JSONDecoder()
+    for match in re.finditer(r"\{", text):
+        try:
+            value, _ = decoder.raw_decode(text, match.start())
+        except ValueError:
+            continue
+        if isinstance(value, dict):
+            return value
+    return None
+
+
+def _clean_text(value) -> str | None:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str) or not value.strip():
+        return None
+    return value.strip()
+
+
+def validate_sections(data, keys: list[str]) -> tuple[dict, list[str]]:
+    """The sections of ``data`` that match the schema, and what is wrong with the rest."""
+    if not isinstance(data, dict):
+        return {}, ["the answer is not a JSON object"]
+    valid, problems = {}, []
+    for key in keys:
+        value = data.get(key)
+        if value is None:
+            problems.append(f"'{key}' is missing")
+            continue
+        if key in LIST_SECTIONS:
+            fields = LIST_SECTIONS[key]
+            if not isinstance(value, list) or not value:
+                problems.append(f"'{key}' must be a non-empty array of objects with {', '.join(fields)}")
+                continue
+            rows = []
+            for index, item in enumerate(value):
+                if not isinstance(item, dict):
+                    problems.append(f"'{key}[{index}]' must be an object")
+                    break
+                row = {f: _clean_text(item.get(f)) for f in fields}
+                missing = [f for f, v in row.items() if v is None]
+                if missing:
+                    problems.append(f"'{key}[{index}]' lacks {', '.join(missing)}")
+                    break
+                rows.append(row)
+            else:
+                valid[key] = rows
+        else:
+            text = value if isinstance(value, str) else None
+            if isinstance(value, list) and all(isinstance(v, str) for v in value):
+                text = "\n".join(value)
+            text = _clean_text(text)
+            if text is None:
+                problems.append(f"'{key}' must be a non-empty string")
+            else:
+                valid[key] = text
+    return valid, problems
+
+
+# --- Writing ----------------------------------------------------------------------
+
+
+def _backoff() -> float:
+    return float(getattr(settings, "AI_RETRY_BACKOFF_SECONDS", 1.0))
+
+
+def _request(snapshot: RoomSnapshot, snapshot_dict: dict, language: str, keys: list[str], report_id) -> LLMRequest:
+    return LLMRequest(
+        system=system_prompt(language, keys), prompt=user_prompt(snapshot, language, keys), language=language,
+        sections=list(keys), snapshot=snapshot_dict, user=f"warroom-report-{report_id}",
+    )
+
+
+def _ai_detail(request: LLMRequest, result: LLMResult | None, started: float, error: LLMError | None = None) -> dict:
+    detail = {
+        "prompt": {"system": request.system, "user": request.prompt},
+        "seconds": round(time.monotonic() - started, 3),
+    }
+    if result is not None:
+        detail.update({
+            "provider": result.provider, "raw_response": result.raw or result.text, "answer": result.text,
+            "message_id": result.message_id, "conversation_id": result.conversation_id,
+            "prompt_tokens": result.prompt_tokens, "completion_tokens": result.completion_tokens,
+            "attempts": result.attempts,
+        })
+    if error is not None:
+        detail.update({"error": str(error), "raw_response": error.raw, "attempts": getattr(error, "attempts", 1)})
+    return detail
+
+
+class WriteOutcome:
+    """What the writing produced: sections, where each came from, and the AI bookkeeping."""
+
+    def __init__(self):
+        self.sections: dict = {}
+        self.sources: dict = {}
+        self.notes: dict = {}
+        self.provider = ""
+        self.fallback_reason = ""
+        self.message_id = ""
+        self.conversation_id = ""
+        self.prompt_tokens = 0
+        self.completion_tokens = 0
+        self.calls: list[tuple[str, dict, bool]] = []  # (step suffix, detail, ok)
+
+    def account(self, result: LLMResult):
+        self.message_id = result.message_id or self.message_id
+        self.conversation_id = result.conversation_id or self.conversation_id
+        self.prompt_tokens += result.prompt_tokens
+        self.completion_tokens += result.completion_tokens
+
+    def content(self) -> dict:
+        return {"sections": self.sections, "sources": self.sources, "notes": self.notes}
+
+
+def fallback_reason_for(error: LLMError) -> str:
+    attempts = getattr(error, "attempts", 1)
+    status = f" (HTTP {error.status})" if error.status else ""
+    return f"{error.user_message}{status} after {attempts} attempt{'s' if attempts != 1 else ''}; " \
+           f"the offline writer wrote the report."
+
+
+def write_sections(snapshot_dict: dict, language: str, *, keys: list[str] | None = None, report_id="",
+                   provider: str | None = None, deadline: float | None = None, fallback: bool = True) -> WriteOutcome:
+    """Write ``keys`` (default all six) with the configured writer, repair once, fill gaps offline.
+
+    Raises :class:`LLMAuthError` / :class:`LLMBadRequest` for failures that must
+    fail the report; everything else ends in sections. With ``fallback=False``
+    (parallel sections) a retryable failure that outlasts the retries is raised
+    too, with the bookkeeping attached as ``exc.outcome``.
+    """
+    keys = list(keys or SECTION_KEYS)
+    provider = provider or configured_provider()
+    snapshot = RoomSnapshot.from_dict(snapshot_dict)
+    outcome = WriteOutcome()
+    client = get_client(provider)
+    request = _request(snapshot, snapshot_dict, language, keys, report_id)
+    started = time.monotonic()
+    max_retries = 0 if provider == "offline" else settings.AI_MAX_RETRIES
+    try:
+        result = complete_with_retries(client, request, max_retries=max_retries, backoff_base=_backoff(),
+                                       deadline=deadline)
+    except (LLMAuthError, LLMBadRequest) as exc:
+        outcome.calls.append(("ai", _ai_detail(request, None, started, exc), False))
+        exc.outcome = outcome
+        raise
+    except LLMError as exc:
+        outcome.calls.append(("ai", _ai_detail(request, None, started, exc), False))
+        if not fallback:
+            exc.outcome = outcome
+            raise
+        outcome.provider = "offline-fallback"
+        outcome.fallback_reason = fallback_reason_for(exc)
+        return _fill_offline(outcome, snapshot, language, keys, source="offline-fallback")
+    outcome.calls.append(("ai", _ai_detail(request, result, started), True))
+    outcome.provider = provider
+    outcome.account(result)
+    valid, problems = validate_sections(extract_json(result.text), keys)
+    for key, value in valid.items():
+        outcome.sections[key] = value
+        outcome.sources[key] = provider
+    missing = [k for k in keys if k not in valid]
+    if missing and provider != "offline":
+        repair = LLMRequest(
+            system=request.system, prompt=repair_prompt(result.text, problems, language, missing), language=language,
+            sections=missing, snapshot=snapshot_dict, user=request.user,
+            conversation_id="",
+        )
+        started = time.monotonic()
+        try:
+            fixed = complete_with_retries(client, repair, max_retries=max_retries, backoff_base=_backoff(),
+                                          deadline=deadline)
+        except LLMError as exc:
+            outcome.calls.append(("repair", _ai_detail(repair, None, started, exc), False))
+            if isinstance(exc, LLMAuthError):
+                raise
+        else:
+            outcome.calls.append(("repair", _ai_detail(repair, fixed, started), True))
+            outcome.account(fixed)
+            again, _ = validate_sections(extract_json(fixed.text), missing)
+            for key, value in again.items():
+                outcome.sections[key] = value
+                outcome.sources[key] = provider
+    return _fill_offline(outcome, snapshot, language, keys, source="offline")
+
+
+def _fill_offline(outcome: WriteOutcome, snapshot: RoomSnapshot, language: str, keys: list[str], *, source: str):
+    missing = [k for k in keys if k not in outcome.sections]
+    if missing:
+        from reports.llm.offline import write_offline
+
+        written = write_offline(snapshot, language, missing)
+        for key in missing:
+            outcome.sections[key] = written[key]
+            outcome.sources[key] = source
+    return outcome

@@ -1,0 +1,354 @@
+"""The Word document: python-docx with East Asian fonts, tables and embedded screenshots.
+
+Everything written goes through :func:`xml_safe`, because XML 1.0 cannot hold
+NUL and other control characters, lone surrogates or U+FFFE/U+FFFF, and one
+such character in a message would make the whole file unreadable. Images are
+re-encoded through Pillow to PNG at most 15 cm wide; an image that is
+missing, corrupt or unsupported becomes a short note, never a failed report.
+"""
+
+from __future__ import annotations
+
+import copy
+import io
+import logging
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from docx import Document
+from docx.enum.table import WD_TABLE_ALIGNMENT
+from docx.enum.text import WD_ALIGN_PARAGRAPH
+from docx.oxml import OxmlElement
+from docx.oxml.ns import qn
+from docx.shared import Cm, Pt, RGBColor
+from lxml import etree
+from PIL import Image, UnidentifiedImageError
+
+logger = logging.getLogger(__name__)
+
+MAX_IMAGE_WIDTH_CM = 15.0
+IMAGE_DPI = 150
+MAX_IMAGE_BYTES = 30 * 1024 * 1024
+# Anything XML 1.0 cannot hold, plus C1 controls and DEL that no reader wants to see.
+_XML_UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+ACCENT = RGBColor(0x1F, 0x3A, 0x5F)
+HEADER_FILL = "DCE6F2"
+
+
+def xml_safe(value) -> str:
+    if value is None:
+        return ""
+    return _XML_UNSAFE.sub("", str(value))
+
+
+@dataclass
+class ImageItem:
+    name: str
+    data: bytes | None
+    caption: str
+    problem: str = ""  # why it could not be read, when data is None
+
+
+@dataclass
+class DocumentModel:
+    """What goes into the document, prepared by the assemble stage."""
+
+    title: str
+    language: str
+    metadata: list[tuple[str, str]]
+    section_titles: dict[str, str]
+    sections: dict
+    sources: dict
+    notes: dict
+    labels: dict
+    images: list[ImageItem] = field(default_factory=list)
+    other_files: list[tuple[str, str, str]] = field(default_factory=list)
+    footer: str = ""
+
+
+class DocxBuilder:
+    def __init__(self, *, font_east_asia: str, font_windows: str, language: str = "zh-hant",
+                 font_latin: str | None = None):
+        self.language = language
+        self.font = font_east_asia
+        self.font_windows = font_windows
+        self.font_latin = font_latin or font_east_asia
+        self.doc = Document()
+        self._styles()
+
+    # --- fonts and styles -------------------------------------------------------
+
+    def _set_fonts(self, rpr) -> None:
+        fonts = rpr.get_or_add_rFonts()
+        for attr in ("w:ascii", "w:hAnsi", "w:cs"):
+            fonts.set(qn(attr), self.font_latin)
+        fonts.set(qn("w:eastAsia"), self.font)
+        for attr in ("w:asciiTheme", "w:hAnsiTheme", "w:eastAsiaTheme", "w:cstheme"):
+            fonts.attrib.pop(qn(attr), None)
+        lang = rpr.find(qn("w:lang"))
+        if lang is None:
+            lang = OxmlElement("w:lang")
+            rpr.insert_element_before(lang, "w:eastAsianLayout", "w:specVanish", "w:oMath")
+        # w:val is the language of Latin text: zh-TW there makes Word and LibreOffice
+        # break English words anywhere, as if they were Chinese.
+        lang.set(qn("w:val"), "en-US")
+        lang.set(qn("w:eastAsia"), "zh-TW")
+
+    def _styles(self) -> None:
+        doc = self.doc
+        defaults = doc.styles.element.find(qn("w:docDefaults"))
+        rpr = defaults.find(qn("w:rPrDefault")).find(qn("w:rPr"))
+        self._set_fonts(rpr)
+        theme_lang = doc.settings.element.find(qn("w:themeFontLang"))
+        if theme_lang is None:
+            theme_lang = OxmlElement("w:themeFontLang")
+            doc.settings.element.append(theme_lang)
+        theme_lang.set(qn("w:eastAsia"), "zh-TW")
+
+        normal = doc.styles["Normal"]
+        normal.font.size = Pt(10.5)
+        self._set_fonts(normal.element.get_or_add_rPr())
+        normal.paragraph_format.space_after = Pt(6)
+        normal.paragraph_format.line_spacing = 1.25
+        for name, size, before, after in [("Title", 22, 0, 6), ("Heading 1", 15, 18, 6), ("Heading 2", 12.5, 12, 4),
+                                          ("Caption", 9, 2, 10)]:
+            style = doc.styles[name]
+            style.font.size = Pt(size)
+            style.font.color.rgb = ACCENT if name != "Caption" else RGBColor(0x55, 0x5F, 0x6D)
+            style.font.bold = name != "Caption"
+            style.font.italic = False
+            self._set_fonts(style.element.get_or_add_rPr())
+            style.paragraph_format.space_before = Pt(before)
+            style.paragraph_format.space_after = Pt(after)
+            style.paragraph_format.keep_with_next = name.startswith("Heading")
+        for section in doc.sections:
+            section.page_height, section.page_width = Cm(29.7), Cm(21.0)
+            section.left_margin = section.right_margin = Cm(2.2)
+            section.top_margin = section.bottom_margin = Cm(2.0)
+        self._font_table()
+
+    def _font_table(self) -> None:
+        """Record the Windows name of the East Asian font, so Word on Windows substitutes it."""
+        for rel in self.doc.part.rels.values():
+            if rel.reltype.endswith("/fontTable"):
+                part = rel.target_part
+                root = etree.fromstring(part.blob)
+                font = etree.SubElement(root, qn("w:font"))
+                font.set(qn("w:name"), self.font)
+                alt = etree.SubElement(font, qn("w:altName"))
+                alt.set(qn("w:val"), self.font_windows)
+                charset = etree.SubElement(font, qn("w:charset"))
+                charset.set(qn("w:val"), "88")  # Chinese Big5
+                family = etree.SubElement(font, qn("w:family"))
+                family.set(qn("w:val"), "swiss")
+                part._blob = etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
+                return
+
+    # --- building blocks ----------------------------------------------------------
+
+    def run(self, paragraph, text, *, bold=False, italic=False, size=None, color=None):
+        run = paragraph.add_run(xml_safe(text))
+        run.bold = bold or None
+        run.italic = italic or None
+        if size:
+            run.font.size = Pt(size)
+        if color is not None:
+            run.font.color.rgb = color
+        self._set_fonts(run._element.get_or_add_rPr())
+        return run
+
+    def paragraph(self, text="", *, style=None, **run_options):
+        paragraph = self.doc.add_paragraph(style=style)
+        if text:
+            for index, line in enumerate(xml_safe(text).split("\n")):
+                if index:
+                    paragraph.add_run().add_break()
+                self.run(paragraph, line, **run_options)
+        return paragraph
+
+    def heading(self, text, level=1):
+        paragraph = self.doc.add_paragraph(style="Title" if level == 0 else f"Heading {level}")
+        self.run(paragraph, text)
+        return paragraph
+
+    def note(self, text):
+        return self.paragraph(text, italic=True, size=9, color=RGBColor(0x80, 0x4A, 0x00))
+
+    def table(self, headers: list[str], rows: list[list[str]], widths_cm: list[float]):
+        table = self.doc.add_table(rows=1, cols=len(headers))
+        table.style = self.doc.styles["Table Grid"]
+        table.alignment = WD_TABLE_ALIGNMENT.CENTER
+        table.autofit = False
+        for column, width in zip(table.columns, widths_cm):
+            column.width = Cm(width)
+        header = table.rows[0]
+        self._repeat_header(header)
+        for cell, text, width in zip(header.cells, headers, widths_cm):
+            cell.width = Cm(width)
+            self._shade(cell, HEADER_FILL)
+            self._cell_text(cell, text, bold=True)
+        if rows:
+            # Copying a prepared row is far cheaper than add_row() + cell.text for long tables.
+            template = table.add_row()
+            for cell, width in zip(template.cells, widths_cm):
+                cell.width = Cm(width)
+            template_xml = copy.deepcopy(template._tr)
+            for index, values in enumerate(rows):
+                row = template if index == 0 else None
+                if row is None:
+                    tr = copy.deepcopy(template_xml)
+                    table._tbl.append(tr)
+                    row = table.rows[-1]
+                for cell, value in zip(row.cells, values):
+                    self._cell_text(cell, value)
+        self.doc.add_paragraph().paragraph_format.space_after = Pt(2)
+        return table
+
+    def _cell_text(self, cell, text, *, bold=False):
+        paragraph = cell.paragraphs[0]
+        paragraph.paragraph_format.space_after = Pt(2)
+        for index, line in enumerate(xml_safe(text).split("\n")):
+            if index:
+                paragraph.add_run().add_break()
+            self.run(paragraph, line, bold=bold, size=9.5)
+
+    @staticmethod
+    def _shade(cell, fill):
+        tc_pr = cell._tc.get_or_add_tcPr()
+        shading = OxmlElement("w:shd")
+        shading.set(qn("w:val"), "clear")
+        shading.set(qn("w:color"), "auto")
+        shading.set(qn("w:fill"), fill)
+        tc_pr.append(shading)
+
+    @staticmethod
+    def _repeat_header(row):
+        tr_pr = row._tr.get_or_add_trPr()
+        marker = OxmlElement("w:tblHeader")
+        marker.set(qn("w:val"), "true")
+        tr_pr.append(marker)
+
+    def picture(self, data: bytes, width_cm: float, caption: str):
+        paragraph = self.doc.add_paragraph()
+        paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
+        paragraph.paragraph_format.keep_with_next = True
+        paragraph.add_run().add_picture(io.BytesIO(data), width=Cm(width_cm))
+        cap = self.doc.add_paragraph(style="Caption")
+        cap.alignment = WD_ALIGN_PARAGRAPH.CENTER
+        self.run(cap, caption)
+
+    def footer(self, text):
+        for section in self.doc.sections:
+            paragraph = section.footer.paragraphs[0]
+            paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
+            self.run(paragraph, f"{text}  ·  ", size=8, color=RGBColor(0x6B, 0x72, 0x80))
+            run = self.run(paragraph, "", size=8, color=RGBColor(0x6B, 0x72, 0x80))
+            for kind, value in (("begin", None), ("instr", " PAGE "), ("separate", None), ("text", "1"),
+                                ("end", None)):
+                if kind == "instr":
+                    element = OxmlElement("w:instrText")
+                    element.set(qn("xml:space"), "preserve")
+                    element.text = value
+                elif kind == "text":
+                    element = OxmlElement("w:t")
+                    element.text = value
+                else:
+                    element = OxmlElement("w:fldChar")
+                    element.set(qn("w:fldCharType"), kind)
+                run._element.append(element)
+
+    def save(self) -> bytes:
+        buffer = io.BytesIO()
+        self.doc.save(buffer)
+        return buffer.getvalue()
+
+
+def prepare_image(data: bytes) -> tuple[bytes, float]:
+    """PNG bytes scaled to at most 15 cm at 150 dpi, and the width to show it at (cm).
+
+    Raises ValueError with a short reason when the image cannot be used.
+    """
+    if len(data) > MAX_IMAGE_BYTES:
+        raise ValueError("too large")
+    try:
+        with Image.open(io.BytesIO(data)) as probe:
+            probe.verify()
+        image = Image.open(io.BytesIO(data))
+        image.load()
+    except (UnidentifiedImageError, Image.DecompressionBombError) as exc:
+        raise ValueError("unsupported or unreadable image") from exc
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise ValueError("corrupt image") from exc
+    if getattr(image, "n_frames", 1) > 1:
+        image.seek(0)
+    if image.mode not in ("RGB", "RGBA", "L", "LA"):
+        image = image.convert("RGBA" if "A" in image.getbands() or "transparency" in image.info else "RGB")
+    max_px = int(MAX_IMAGE_WIDTH_CM / 2.54 * IMAGE_DPI)
+    if image.width > max_px:
+        image = image.resize((max_px, max(1, round(image.height * max_px / image.width))), Image.LANCZOS)
+    out = io.BytesIO()
+    image.save(out, format="PNG", compress_level=1)
+    # Shown at its on-screen size (96 dpi), never wider than the limit.
+    width_cm = min(MAX_IMAGE_WIDTH_CM, image.width / 96 * 2.54)
+    return out.getvalue(), max(width_cm, 2.0)
+
+
+def build_docx(model: DocumentModel, *, font_east_asia: str, font_windows: str) -> bytes:
+    builder = DocxBuilder(font_east_asia=font_east_asia, font_windows=font_windows, language=model.language)
+    labels = model.labels
+    builder.heading(model.title, level=0)
+    builder.table([labels["field"], labels["value"]], [[k, v] for k, v in model.metadata], [4.5, 12.0])
+
+    for key, title in model.section_titles.items():
+        builder.heading(title, level=1)
+        value = model.sections.get(key)
+        if key in model.notes:
+            builder.note(model.notes[key])
+        if value is None:
+            continue
+        if key == "timeline":
+            builder.table([labels["time"], labels["event"]], [[r["time"], r["event"]] for r in value], [3.6, 12.9])
+        elif key == "participants":
+            builder.table([labels["name"], labels["role"], labels["contribution"]],
+                          [[r["name"], r["role"], r["contribution"]] for r in value], [4.2, 3.0, 9.3])
+        else:
+            for block in str(value).split("\n\n"):
+                builder.paragraph(block)
+
+    if model.images or model.other_files:
+        builder.heading(labels["attachments"], level=1)
+    for index, item in enumerate(model.images, start=1):
+        caption = f"{labels['figure']} {index}：{item.caption}" if model.language != "en" \
+            else f"{labels['figure']} {index}: {item.caption}"
+        if item.data is None:
+            builder.note(labels["image_problem"].format(name=item.name, problem=item.problem))
+            continue
+        try:
+            png, width = prepare_image(item.data)
+            builder.picture(png, width, caption)
+        except ValueError as exc:
+            builder.note(labels["image_problem"].format(name=item.name, problem=str(exc)))
+        except Exception as exc:  # noqa: BLE001 - an image must never fail the report
+            logger.exception("Could not embed %s", item.name)
+            builder.note(labels["image_problem"].format(name=item.name, problem=type(exc).__name__))
+    if model.other_files:
+        builder.heading(labels["files"], level=2)
+        builder.table([labels["file"], labels["type"], labels["size"]], [list(f) for f in model.other_files],
+                      [8.0, 5.0, 3.5])
+    if model.footer:
+        builder.footer(model.footer)
+    return builder.save()
+
+
+def human_size(size: int) -> str:
+    value = float(size)
+    for unit in ("B", "KB", "MB", "GB"):
+        if value < 1024 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{size} B"
+
+
+def now_label(value: datetime) -> str:
+    return value.strftime("%Y-%m-%d %H:%M")

@@ -1,0 +1,76 @@
+from django.urls import reverse
+from rest_framework import serializers
+
+from reports.models import Report, ReportKind, ReportStep
+
+
+class ReportGenerateInputSerializer(serializers.Serializer):
+    language = serializers.ChoiceField(choices=["zh-hant", "en"], required=False)
+    kind = serializers.ChoiceField(choices=[ReportKind.INCIDENT, ReportKind.POSTMORTEM], required=False,
+                                   default=ReportKind.INCIDENT)
+
+
+class ReportGenerateOutputSerializer(serializers.Serializer):
+    report_id = serializers.UUIDField()
+    status = serializers.CharField()
+    created = serializers.BooleanField(help_text="False when a generation already in flight was returned.")
+    url = serializers.CharField()
+    warning = serializers.CharField(required=False)
+
+
+class PersonSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField(source="label")
+
+
+class ReportListSerializer(serializers.ModelSerializer):
+    stage = serializers.CharField(source="get_status_display", read_only=True)
+    requested_by = PersonSerializer(read_only=True)
+    url = serializers.SerializerMethodField()
+    download_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Report
+        fields = [
+            "id", "kind", "language", "title", "status", "stage", "step", "percent", "error_message", "provider",
+            "requested_by", "created_at", "started_at", "completed_at", "url", "download_url",
+        ]
+
+    def get_url(self, report) -> str:
+        return reverse("reports-api:report-detail", kwargs={"room_id": report.room_id, "report_id": report.id})
+
+    def get_download_url(self, report) -> str | None:
+        if report.status != "completed":
+            return None
+        return reverse("reports-api:report-download", kwargs={"room_id": report.room_id, "report_id": report.id})
+
+
+class StepSerializer(serializers.ModelSerializer):
+    duration_seconds = serializers.FloatField(read_only=True, allow_null=True)
+
+    class Meta:
+        model = ReportStep
+        fields = ["key", "label", "status", "started_at", "finished_at", "duration_seconds"]
+
+
+def step_tree(steps) -> list[dict]:
+    """Steps as a tree (report -> stage -> section), without the prompts and raw answers kept for operators."""
+    nodes = {s.id: {**StepSerializer(s).data, "children": []} for s in steps}
+    roots = []
+    for s in steps:
+        (nodes[s.parent_id]["children"] if s.parent_id in nodes else roots).append(nodes[s.id])
+    return roots
+
+
+class ReportDetailSerializer(ReportListSerializer):
+    steps = serializers.SerializerMethodField()
+    total_tokens = serializers.IntegerField(read_only=True)
+
+    class Meta(ReportListSerializer.Meta):
+        fields = ReportListSerializer.Meta.fields + [
+            "fallback_reason", "prompt_tokens", "completion_tokens", "total_tokens", "llm_message_id",
+            "llm_conversation_id", "document_size", "steps",
+        ]
+
+    def get_steps(self, report) -> list[dict]:
+        return step_tree(list(report.steps.all()))
