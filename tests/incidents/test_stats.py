@@ -26,7 +26,7 @@ def test_statistics_answer_a_known_dataset(commander):
         resolved_room(commander, now - timedelta(days=i % 5, hours=3), (i + 1) * 10, category="Email" if i < 6 else "Network",
                       severity="sev2" if i < 3 else "sev3")
     make_room(commander=commander, created_at=now - timedelta(hours=30), title="Stuck VPN")  # active for > 24 h
-    make_room(commander=commander, created_at=now - timedelta(days=20), title="Outside the range")
+    resolved_room(commander, now - timedelta(days=20), 30, title="Outside the range")
     stats = room_statistics(rooms=IncidentRoom.objects.all(), days=7, now=now)
     assert stats["opened"] == 11 and stats["resolved"] == 10
     assert stats["resolution_rate"] == round(10 / 11, 3)
