@@ -179,3 +179,9 @@ def stopped_directory(tmp_path):
     server.stop()
     assert not _port_open(server.port)
     return server.uri
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    # The throttling tests check many passwords; the real hasher costs ~0.25 s each.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
