@@ -1,5 +1,7 @@
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
+from reports.delivery import delivery_summary_html
 from reports.models import Report, ReportStep
 
 
@@ -15,7 +17,7 @@ class ReportStepInline(admin.TabularInline):
 
 @admin.register(Report)
 class ReportAdmin(admin.ModelAdmin):
-    list_display = ["__str__", "kind", "status", "room", "provider", "percent", "created_at", "completed_at"]
+    list_display = ["__str__", "kind", "status", "room", "period_date", "provider", "percent", "created_at", "completed_at"]
     list_filter = ["kind", "status", "provider", "created_at"]
     search_fields = ["title", "room__title", "error_message"]
     date_hierarchy = "created_at"
@@ -26,8 +28,13 @@ class ReportAdmin(admin.ModelAdmin):
         "id", "status", "step", "percent", "error_message", "error_detail", "provider", "fallback_reason",
         "llm_message_id", "llm_conversation_id", "prompt_tokens", "completion_tokens", "content", "document",
         "document_size", "created_at", "started_at", "completed_at", "stage_started_at", "attempts", "delivery",
+        "delivery_outcome",
     ]
     inlines = [ReportStepInline]
+
+    @admin.display(description=_("Delivery outcome"))
+    def delivery_outcome(self, report):
+        return delivery_summary_html(report.delivery)
 
 
 @admin.register(ReportStep)

@@ -5,3 +5,11 @@ from django.utils.translation import gettext_lazy as _
 class ReportsConfig(AppConfig):
     name = "reports"
     verbose_name = _("Reports")
+
+    def ready(self):
+        from django.db.models.signals import post_migrate
+
+        from reports.daily import ensure_schedule_after_migrate
+
+        # The 08:00 daily report entry in django-celery-beat, created once its tables exist.
+        post_migrate.connect(ensure_schedule_after_migrate, sender=self, dispatch_uid="reports.daily_schedule")

@@ -1,0 +1,10 @@
+from django.urls import path
+
+from reports import views
+
+app_name = "reports"
+
+urlpatterns = [
+    path("daily/", views.daily_list, name="daily-list"),
+    path("daily/<str:day>/download/", views.daily_download, name="daily-download"),
+]
