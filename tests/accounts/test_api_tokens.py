@@ -146,3 +146,14 @@ def test_an_operator_creates_a_token_in_the_admin_and_sees_it_once(service_accou
     token.refresh_from_db()
     assert token.revoked_at is not None
     assert Client().get(ME, HTTP_AUTHORIZATION=f"Token {key}").status_code == 401
+
+
+def test_the_openapi_schema_describes_token_authentication(client):
+    schema = client.get("/api/schema/", {"format": "json"}).json()
+    assert schema["components"]["securitySchemes"]["tokenAuth"] == {
+        "type": "apiKey",
+        "in": "header",
+        "name": "Authorization",
+        "description": 'An API token created by an operator in the admin: "Token <key>" or "Bearer <key>".',
+    }
+    assert {"tokenAuth": []} in schema["paths"]["/api/me/"]["get"]["security"]
