@@ -13,3 +13,9 @@ class ReportsConfig(AppConfig):
 
         # The 08:00 daily report entry in django-celery-beat, created once its tables exist.
         post_migrate.connect(ensure_schedule_after_migrate, sender=self, dispatch_uid="reports.daily_schedule")
+
+        from incidents.signals import room_resolved
+        from reports.postmortem import on_room_resolved
+
+        # Long incidents get a postmortem; the decision goes to the room's timeline.
+        room_resolved.connect(on_room_resolved, dispatch_uid="reports.postmortem")

@@ -224,3 +224,57 @@ def repair_prompt(answer: str, problems: list[str], language: str, keys: list[st
         head = "你上一次的回答不是符合 Schema 的 JSON。問題："
         tail = f"請重新回答一個只包含這些鍵的 JSON 物件：{', '.join(keys)}。不要加任何說明文字或程式碼區塊。"
     return "\n".join([head, *[f"- {p}" for p in problems], "", "---", answer[:20000], "---", tail])
+
+
+# --- Postmortem (kind "postmortem"): its own sections and instructions -------------------------
+# The pipeline picks them by kind: section_keys_for(report.kind), and for the system prompt
+# postmortem_system_prompt(language) in place of system_prompt(language, keys).
+
+POSTMORTEM_SECTION_KEYS = ["impact", "root_cause", "timeline", "went_well", "went_badly", "action_items"]
+POSTMORTEM_SECTION_TITLES = {
+    "zh-hant": {"impact": "影響", "root_cause": "根本原因", "timeline": "時間軸", "went_well": "做得好的地方",
+                "went_badly": "需要改進的地方", "action_items": "改善行動項目"},
+    "en": {"impact": "Impact", "root_cause": "Root cause", "timeline": "Timeline", "went_well": "What went well",
+           "went_badly": "What went badly", "action_items": "Action items"},
+}
+POSTMORTEM_LIST_SECTIONS = {"timeline": ["time", "event"], "action_items": ["action", "owner", "due"]}
+POSTMORTEM_SYSTEM_PROMPT = {
+    "zh-hant": (
+        "你是資深的維運事後檢討（postmortem）撰寫者。請依據事件室資料，以繁體中文（臺灣用語）撰寫不究責（blameless）的事後檢討。\n"
+        "段落：影響（誰、多少、多久受影響）、根本原因（技術與流程上的原因，資料不足時寫出推論依據）、時間軸（關鍵時間點）、"
+        "做得好的地方、需要改進的地方、改善行動項目（每項具體、可驗證，寫出負責人與期限；資料沒有時寫「待指派」）。\n"
+        "規則：只根據資料撰寫，不杜撰；時間用臺北時間；只輸出一個符合下列 JSON Schema 的 JSON 物件，不要 Markdown。\n{schema}\n"
+    ),
+    "en": (
+        "You are a senior writer of operations postmortems. Write a blameless postmortem in English from the "
+        "incident room data.\n"
+        "Sections: impact (who and what was affected, how much, for how long), root cause (technical and process "
+        "causes; where the data is thin, say what the conclusion rests on), timeline (the key moments), what went "
+        "well, what went badly, and action items (each concrete and checkable, with an owner and a due date; write "
+        "\"to be assigned\" where the data names none).\n"
+        "Rules: use only the data given, never invent; times in Asia/Taipei; answer with one JSON object matching "
+        "this JSON Schema, with no Markdown.\n{schema}\n"
+    ),
+}
+
+
+def section_keys_for(kind: str) -> list[str]:
+    return POSTMORTEM_SECTION_KEYS if kind == "postmortem" else SECTION_KEYS
+
+
+def postmortem_json_schema() -> dict:
+    def rows(fields):
+        return {"type": "array", "items": {"type": "object", "required": fields,
+                                           "properties": {f: {"type": "string"} for f in fields}}}
+
+    properties = {key: {"type": "string", "description": f"{POSTMORTEM_SECTION_TITLES['zh-hant'][key]} {key}"}
+                  for key in POSTMORTEM_SECTION_KEYS}
+    for key, fields in POSTMORTEM_LIST_SECTIONS.items():
+        properties[key] = {**rows(fields), "description": properties[key]["description"]}
+    return {"type": "object", "required": list(POSTMORTEM_SECTION_KEYS), "properties": properties,
+            "additionalProperties": False}
+
+
+def postmortem_system_prompt(language: str) -> str:
+    return POSTMORTEM_SYSTEM_PROMPT[normalize_language(language)].format(
+        schema=json.dumps(postmortem_json_schema(), ensure_ascii=False, indent=1))

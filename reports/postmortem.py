@@ -1,0 +1,60 @@
+"""Automatic postmortems: long incidents do not end without one.
+
+``incidents`` sends ``room_resolved`` after the resolve commits; this receiver
+(connected in ReportsConfig.ready) decides, requests the postmortem through the
+same pipeline as every report, and writes the decision into the room's timeline
+as a system message, so responders see why there is (or is not) a postmortem.
+A room resolved again after a reopen gets no second postmortem; people can
+still ask for one explicitly.
+"""
+
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.utils.translation import gettext as _
+
+from incidents.models import Message, MessageKind
+from incidents.services import message_payload
+from realtime.events import publish_on_commit
+from reports.models import Report, ReportKind, ReportStatus
+from reports.services import report_request
+
+logger = logging.getLogger(__name__)
+
+GENERATED, TOO_SHORT, ALREADY_EXISTS = "generated", "too_short", "already_exists"
+
+
+def _note(room, body) -> Message:
+    message = Message.objects.create(room=room, kind=MessageKind.SYSTEM, body=body)
+    publish_on_commit(room.id, "message.created", message_payload(message))
+    return message
+
+
+def postmortem_decide(*, room, resolved_by) -> tuple[str, Report | None]:
+    """Request a postmortem for ``room`` if it lasted long enough and has none; note the decision."""
+    lasted = room.resolved_at - room.created_at
+    minutes = max(int(lasted.total_seconds() // 60), 0)
+    threshold = settings.POSTMORTEM_MIN_MINUTES
+    existing = Report.objects.filter(room=room, kind=ReportKind.POSTMORTEM).exclude(status=ReportStatus.FAILED).first()
+    if existing is not None:
+        _note(room, _("No new postmortem: this incident already has one (it now lasted %(minutes)d min)")
+              % {"minutes": minutes})
+        return ALREADY_EXISTS, existing
+    if lasted <= timedelta(minutes=threshold):
+        _note(room, _("No postmortem: incident lasted %(minutes)d min, under the %(threshold)d min threshold")
+              % {"minutes": minutes, "threshold": threshold})
+        return TOO_SHORT, None
+    report, _created = report_request(room=room, requested_by=resolved_by, kind=ReportKind.POSTMORTEM)
+    _note(room, _("Postmortem generated automatically (incident lasted %(minutes)d min)") % {"minutes": minutes})
+    return GENERATED, report
+
+
+def on_room_resolved(sender, *, room, resolved_by, **kwargs):
+    """Receiver of incidents.signals.room_resolved; a failure here must never undo or fail the resolve."""
+    try:
+        decision, report = postmortem_decide(room=room, resolved_by=resolved_by)
+    except Exception:  # noqa: BLE001 - logged with the room; the resolve itself has committed
+        logger.exception("Postmortem decision failed for room %s", room.pk)
+        return
+    logger.info("Room %s resolved: postmortem %s (%s)", room.pk, decision, report.pk if report else "-")
