@@ -1,24 +1,55 @@
-"""Server-rendered pages for responders."""
+"""Server-rendered pages for responders. The room page then lives on the API and WebSocket."""
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
 
-from incidents import selectors
-from incidents.models import RoomStatus
+from config.errors import ServiceError
+from incidents import selectors, services
+from incidents.forms import RoomForm
+from incidents.models import MemberRole, RoomStatus, Severity
 
 
 @login_required
 def room_list(request):
     rooms = selectors.room_list_for_user(user=request.user)
     status = request.GET.get("status", "")
+    severity = request.GET.get("severity", "")
+    query = request.GET.get("q", "").strip()
     if status in RoomStatus.values:
         rooms = rooms.filter(status=status)
+    if severity in Severity.values:
+        rooms = rooms.filter(severity=severity)
+    if query:
+        rooms = rooms.filter(title__icontains=query)
     return render(
         request,
         "incidents/room_list.html",
-        {"rooms": rooms[:200], "status": status, "statuses": RoomStatus.choices},
+        {
+            "rooms": rooms[:200],
+            "status": status,
+            "severity": severity,
+            "query": query,
+            "statuses": RoomStatus.choices,
+            "severities": Severity.choices,
+        },
     )
+
+
+@login_required
+def room_create(request):
+    form = RoomForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            room = services.room_create(created_by=request.user, **form.cleaned_data)
+        except ServiceError as error:
+            form.add_error(None, error.message)
+        else:
+            return redirect("incidents:room-detail", room_id=room.id)
+    return render(request, "incidents/room_form.html", {"form": form})
 
 
 @login_required
@@ -26,6 +57,22 @@ def room_detail(request, room_id):
     room = selectors.room_get_for_user(user=request.user, room_id=room_id)
     if room is None:
         raise Http404
+    membership = selectors.room_membership(user=request.user, room=room)
+    can_manage = services.can_manage(room=room, user=request.user)
+    config = {
+        "roomId": str(room.id),
+        "api": f"/api/rooms/{room.id}",
+        "socket": f"/ws/rooms/{room.id}/",
+        "timeZone": settings.TIME_ZONE,
+        "me": {"id": request.user.id, "name": str(request.user)},
+        "canManage": can_manage,
+        "canContribute": services.can_contribute(room=room, user=request.user),
+        "status": room.status,
+        "createdAt": room.created_at.isoformat(),
+        "resolvedAt": room.resolved_at.isoformat() if room.resolved_at else None,
+        "maxFileBytes": settings.ROOM_FILE_MAX_BYTES,
+        "roomsUrl": reverse("incidents:room-list"),
+    }
     return render(
         request,
         "incidents/room_detail.html",
@@ -33,7 +80,16 @@ def room_detail(request, room_id):
             "room": room,
             "members": selectors.room_members(room=room),
             "timeline": selectors.room_timeline(room=room),
-            "files": room.files.select_related("uploaded_by"),
-            "membership": selectors.room_membership(user=request.user, room=room),
+            "files": selectors.room_files(room=room),
+            "membership": membership,
+            "can_manage": can_manage,
+            "roles": MemberRole.choices,
+            "severities": Severity.choices,
+            "room_config": config,
         },
     )
+
+
+@login_required
+def dashboard(request):
+    return render(request, "incidents/dashboard.html", {"ranges": [("7d", _("7 days")), ("30d", _("30 days")), ("90d", _("90 days"))]})

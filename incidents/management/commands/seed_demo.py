@@ -15,6 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 from PIL import Image, ImageDraw
 
+from incidents.files import thumbnail_png
 from incidents.models import IncidentRoom, MemberRole, Message, MessageKind, RoomFile, RoomMember, RoomStatus, Severity
 
 DEMO_PASSWORD = "warroom-demo"
@@ -190,6 +191,10 @@ class Command(BaseCommand):
             created_at=opened + timedelta(minutes=34),
         )
         room_file.file.save("queue-dashboard.png", ContentFile(data), save=False)
+        thumbnail = thumbnail_png(ContentFile(data))
+        room_file.thumbnail.name = room_file.thumbnail.storage.save(
+            f"rooms/{room.id}/files/{room_file.id}.thumb.png", ContentFile(thumbnail)
+        )
         room_file.save()
 
     def _active_room(self, users):

@@ -1,0 +1,246 @@
+/* The room page: live timeline, composer, members, files, resolve. */
+(function () {
+  "use strict";
+  const W = window.Warroom;
+  const t = window.WARROOM_I18N || {};
+  const config = JSON.parse(document.getElementById("room-config").textContent);
+  const $ = (id) => document.getElementById(id);
+  const handlers = {};
+  let lastSeen = null;
+
+  /* Other scripts on the page (reports, notes) register for events here. */
+  const room = {
+    config,
+    on(type, handler) { (handlers[type] = handlers[type] || []).push(handler); },
+    emit(type, data) { (handlers[type] || []).forEach((h) => { try { h(data); } catch (e) { console.error(e); } }); },
+  };
+  window.WarroomRoom = room;
+
+  // --- Timeline -------------------------------------------------------------------
+  const timeline = $("timeline");
+  timeline.querySelectorAll("li[data-created]").forEach((li) => { lastSeen = li.dataset.created; });
+
+  function addMessage(message) {
+    if (timeline.querySelector(`li[data-id="${message.id}"]`)) return;
+    const empty = $("timeline-empty");
+    if (empty) empty.remove();
+    const stick = timeline.scrollTop + timeline.clientHeight >= timeline.scrollHeight - 40;
+    const when = W.el("span", { class: "when" }, W.el("time", {
+      dateTime: message.created_at, title: message.created_at, text: W.formatTime(message.created_at, config.timeZone, true),
+    }));
+    const who = message.sender ? W.el("span", { class: "who", text: message.sender.name }) : null;
+    const body = W.el("span", { class: "body", text: message.body });
+    timeline.append(W.el("li", { class: "msg kind-" + message.kind, "data-id": message.id, "data-created": message.created_at }, when, who, body));
+    if (!lastSeen || message.created_at > lastSeen) lastSeen = message.created_at;
+    if (stick) timeline.scrollTop = timeline.scrollHeight;
+  }
+  timeline.scrollTop = timeline.scrollHeight;
+
+  async function syncTimeline() {
+    let url = config.api + "/messages/?page_size=500" + (lastSeen ? "&since=" + encodeURIComponent(lastSeen) : "");
+    while (url) {
+      const page = await W.api(url);
+      page.results.forEach(addMessage);
+      url = page.next;
+    }
+  }
+
+  // --- Header -----------------------------------------------------------------------
+  function applyRoom(data) {
+    config.status = data.status;
+    config.resolvedAt = data.resolved_at;
+    const status = $("room-status");
+    status.className = "badge status-" + data.status;
+    status.dataset.status = data.status;
+    status.textContent = t[data.status] || data.status;
+    $("room-title").textContent = data.title;
+    const severity = $("room-severity");
+    if (severity) { severity.value = data.severity; severity.className = "badge sev-" + data.severity; }
+    const category = $("room-category");
+    category.textContent = data.category || "";
+    category.hidden = !data.category;
+    const resolution = $("room-resolution");
+    resolution.querySelector("span").textContent = data.resolution_summary || "";
+    resolution.hidden = !(data.status !== "active" && data.resolution_summary);
+    const show = (id, visible) => { const b = $(id); if (b) b.hidden = !visible; };
+    show("resolve-open", data.status === "active");
+    show("reopen", data.status !== "active");
+    show("archive", data.status === "resolved");
+    tick();
+    room.emit("room.changed", data);
+  }
+
+  function tick() {
+    const end = config.resolvedAt ? new Date(config.resolvedAt) : new Date();
+    $("room-duration").textContent = W.formatDuration(end - new Date(config.createdAt), t);
+  }
+  setInterval(tick, 30000);
+
+  async function syncRoom() { applyRoom(await W.api(config.api + "/")); }
+
+  // --- Members ----------------------------------------------------------------------
+  function renderMembers(members) {
+    const list = $("members");
+    list.replaceChildren(...members.map((m) => W.el("li", { "data-user": m.user.id },
+      W.el("span", { class: "who", text: m.user.name, title: m.user.job_title || "" }),
+      W.el("span", { class: "role role-" + m.role, text: m.role_label }),
+      config.canManage && m.user.id !== config.me.id
+        ? W.el("button", { type: "button", class: "icon remove-member", "data-user": m.user.id, text: "×", ariaLabel: t.remove })
+        : null)));
+    $("member-count").textContent = members.length;
+  }
+  async function syncMembers() { renderMembers(await W.api(config.api + "/members/")); }
+
+  $("members").addEventListener("click", async (event) => {
+    const button = event.target.closest(".remove-member");
+    if (!button) return;
+    try { await W.api(`${config.api}/members/${button.dataset.user}/`, { method: "DELETE" }); await syncMembers(); }
+    catch (error) { W.toast(error.message, "error"); }
+  });
+  const memberForm = $("member-form");
+  if (memberForm) memberForm.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const error = $("member-error");
+    error.hidden = true;
+    try {
+      await W.api(config.api + "/members/", { method: "POST", json: { user: $("member-user").value, role: $("member-role").value } });
+      $("member-user").value = "";
+      await syncMembers();
+    } catch (e) {
+      const details = e.body && e.body.error && e.body.error.details;
+      error.textContent = (details && details.user && details.user[0]) || e.message;
+      error.hidden = false;
+    }
+  });
+
+  // --- Files ------------------------------------------------------------------------
+  function addFile(file) {
+    const gallery = $("gallery");
+    if (gallery.querySelector(`li[data-id="${file.id}"]`)) return;
+    const empty = $("gallery-empty");
+    if (empty) empty.remove();
+    const download = `${config.api}/files/${file.id}/download/`;
+    const preview = file.is_image
+      ? W.el("img", { src: `${config.api}/files/${file.id}/thumbnail/`, alt: file.name, loading: "lazy" })
+      : W.el("span", { class: "file-icon", text: (file.content_type.split("/")[1] || "file").slice(0, 8) });
+    gallery.append(W.el("li", { class: "file", "data-id": file.id },
+      W.el("a", { href: download, target: "_blank", rel: "noopener" }, preview, W.el("span", { class: "file-name", text: file.name })),
+      W.el("small", { text: Math.max(1, Math.round(file.size / 1024)) + " KB" })));
+  }
+  async function syncFiles() { (await W.api(config.api + "/files/")).forEach(addFile); }
+
+  function upload(file) {
+    return new Promise((resolve, reject) => {
+      const error = $("upload-error");
+      if (file.size > config.maxFileBytes) {
+        reject(new Error(`${file.name}: ${Math.round(config.maxFileBytes / 1048576)} MB max`));
+        return;
+      }
+      const form = new FormData();
+      form.append("file", file);
+      const xhr = new XMLHttpRequest();
+      const bar = $("upload-progress");
+      xhr.open("POST", config.api + "/files/");
+      xhr.setRequestHeader("X-CSRFToken", W.cookie("csrftoken"));
+      xhr.setRequestHeader("Accept", "application/json");
+      xhr.upload.onprogress = (e) => { if (e.lengthComputable) { bar.hidden = false; bar.value = (100 * e.loaded) / e.total; } };
+      xhr.onload = () => {
+        bar.hidden = true;
+        let body = null;
+        try { body = JSON.parse(xhr.responseText); } catch (e) { /* not JSON */ }
+        if (xhr.status === 201) { addFile(body); resolve(body); }
+        else reject(new Error((body && body.error && body.error.message) || t.uploadFailed));
+      };
+      xhr.onerror = () => { bar.hidden = true; reject(new Error(t.uploadFailed)); };
+      error.hidden = true;
+      xhr.send(form);
+    });
+  }
+  async function uploadAll(files) {
+    for (const file of files) {
+      try { await upload(file); }
+      catch (e) { const error = $("upload-error"); error.textContent = e.message; error.hidden = false; }
+    }
+  }
+  const dropzone = $("dropzone");
+  if (dropzone) {
+    $("file-input").addEventListener("change", (e) => { uploadAll([...e.target.files]); e.target.value = ""; });
+    ["dragenter", "dragover"].forEach((type) => dropzone.addEventListener(type, (e) => { e.preventDefault(); dropzone.classList.add("over"); }));
+    ["dragleave", "drop"].forEach((type) => dropzone.addEventListener(type, (e) => { e.preventDefault(); dropzone.classList.remove("over"); }));
+    dropzone.addEventListener("drop", (e) => uploadAll([...e.dataTransfer.files]));
+  }
+
+  // --- Composer and header controls ------------------------------------------------------
+  const composer = $("composer");
+  if (composer) {
+    const body = $("composer-body");
+    composer.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const error = $("composer-error");
+      const text = body.value;
+      if (!text.trim()) return;
+      error.hidden = true;
+      try {
+        addMessage(await W.api(config.api + "/messages/", { method: "POST", json: { body: text } }));
+        body.value = "";
+      } catch (e) {
+        error.textContent = t.sendFailed + ": " + e.message;
+        error.hidden = false;
+      }
+    });
+    body.addEventListener("keydown", (event) => {
+      if (event.key === "Enter" && !event.shiftKey && !event.isComposing) { event.preventDefault(); composer.requestSubmit(); }
+    });
+  }
+  const severity = $("room-severity");
+  if (severity) severity.addEventListener("change", async () => {
+    try { applyRoom(await W.api(config.api + "/", { method: "PATCH", json: { severity: severity.value } })); }
+    catch (e) { W.toast(e.message, "error"); syncRoom(); }
+  });
+
+  async function roomAction(action, json) {
+    return applyRoom(await W.api(`${config.api}/${action}/`, { method: "POST", json: json || {} }));
+  }
+  const dialog = $("resolve-dialog");
+  if (dialog) {
+    $("resolve-open").addEventListener("click", () => { $("resolve-error").hidden = true; dialog.showModal(); $("resolve-summary").focus(); });
+    $("resolve-cancel").addEventListener("click", () => dialog.close());
+    $("resolve-form").addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const submit = $("resolve-submit");
+      submit.disabled = true;
+      try {
+        await roomAction("resolve", { summary: $("resolve-summary").value, notes: $("resolve-notes").value });
+        dialog.close();
+        room.emit("room.resolved", {});
+      } catch (e) {
+        $("resolve-error").textContent = e.message;
+        $("resolve-error").hidden = false;
+      } finally { submit.disabled = false; }
+    });
+    $("reopen").addEventListener("click", () => roomAction("reopen").catch((e) => W.toast(e.message, "error")));
+    $("archive").addEventListener("click", () => {
+      if (confirm(t.confirmArchive)) roomAction("archive").catch((e) => W.toast(e.message, "error"));
+    });
+  }
+
+  // --- Live events ------------------------------------------------------------------
+  const liveState = $("live-state");
+  room.connection = W.liveRoom(config.socket, {
+    onEvent(event) {
+      if (event.type === "message.created") addMessage(event);
+      else if (event.type === "room.status") syncRoom().catch(() => {});
+      else if (event.type === "member.changed") syncMembers().catch(() => {});
+      else if (event.type === "file.added") addFile({ ...event, name: event.name });
+      room.emit(event.type, event);
+    },
+    onSync() {
+      Promise.all([syncTimeline(), syncRoom(), syncMembers(), syncFiles()]).catch(() => {});
+      room.emit("sync", {});
+    },
+    onState(state) {
+      liveState.className = "live-state " + state;
+      liveState.title = state === "live" ? t.live : t.reconnecting;
+    },
+  });
+})();

@@ -1,0 +1,109 @@
+/* Warroom: small helpers shared by every page (no build step, no framework). */
+(function () {
+  "use strict";
+
+  function cookie(name) {
+    const match = document.cookie.match(new RegExp("(?:^|; )" + name + "=([^;]*)"));
+    return match ? decodeURIComponent(match[1]) : "";
+  }
+
+  /* fetch() for the Warroom API: JSON in and out, CSRF attached, errors as Error with .status and .body. */
+  async function api(url, options = {}) {
+    const headers = Object.assign({ Accept: "application/json" }, options.headers || {});
+    const init = Object.assign({ credentials: "same-origin" }, options, { headers });
+    if (options.json !== undefined) {
+      headers["Content-Type"] = "application/json";
+      init.body = JSON.stringify(options.json);
+    }
+    if (init.method && init.method !== "GET") headers["X-CSRFToken"] = cookie("csrftoken");
+    const response = await fetch(url, init);
+    const text = await response.text();
+    let body = null;
+    try { body = text ? JSON.parse(text) : null; } catch (e) { body = null; }
+    if (!response.ok) {
+      const message = (body && body.error && body.error.message) || response.statusText || "Request failed";
+      const error = new Error(message);
+      error.status = response.status;
+      error.body = body;
+      throw error;
+    }
+    return body;
+  }
+
+  function toast(message, kind = "info", ms = 5000) {
+    const box = document.getElementById("toasts");
+    if (!box) return;
+    const item = document.createElement("div");
+    item.className = "toast " + kind;
+    item.setAttribute("role", kind === "error" ? "alert" : "status");
+    item.textContent = message;
+    box.appendChild(item);
+    setTimeout(() => item.remove(), ms);
+  }
+
+  function formatTime(iso, timeZone, withDate) {
+    const options = { timeZone, hour: "2-digit", minute: "2-digit", hourCycle: "h23" };
+    if (withDate) Object.assign(options, { month: "2-digit", day: "2-digit" });
+    const parts = new Intl.DateTimeFormat("en-CA", options).formatToParts(new Date(iso));
+    const get = (type) => (parts.find((p) => p.type === type) || {}).value || "";
+    return (withDate ? get("month") + "-" + get("day") + " " : "") + get("hour") + ":" + get("minute");
+  }
+
+  function formatDuration(ms, t) {
+    const minutes = Math.max(Math.floor(ms / 60000), 0);
+    const days = Math.floor(minutes / 1440), hours = Math.floor((minutes % 1440) / 60), mins = minutes % 60;
+    if (days) return days + " " + t.d + " " + hours + " " + t.h;
+    if (hours) return hours + " " + t.h + " " + String(mins).padStart(2, "0") + " " + t.min;
+    return mins + " " + t.min;
+  }
+
+  function el(tag, attrs = {}, ...children) {
+    const node = document.createElement(tag);
+    for (const [key, value] of Object.entries(attrs)) {
+      if (value === null || value === undefined || value === false) continue;
+      if (key === "class") node.className = value;
+      else if (key === "text") node.textContent = value;
+      else if (key.startsWith("data-")) node.setAttribute(key, value);
+      else node[key] = value;
+    }
+    for (const child of children) if (child) node.append(child);
+    return node;
+  }
+
+  /*
+   * A room's live connection. The WebSocket is only a hint: whenever it
+   * (re)connects, onSync() re-reads the truth over REST.
+   */
+  function liveRoom(path, { onEvent, onSync, onState }) {
+    let socket = null, delay = 500, closed = false, pingTimer = null;
+    function connect() {
+      const scheme = location.protocol === "https:" ? "wss://" : "ws://";
+      socket = new WebSocket(scheme + location.host + path);
+      socket.onopen = () => {
+        delay = 500;
+        onState && onState("live");
+        onSync && onSync();
+        pingTimer = setInterval(() => socket.readyState === 1 && socket.send('{"type":"ping"}'), 25000);
+      };
+      socket.onmessage = (message) => {
+        let data;
+        try { data = JSON.parse(message.data); } catch (e) { return; }
+        if (data.type !== "pong") onEvent(data);
+      };
+      socket.onclose = () => {
+        clearInterval(pingTimer);
+        if (closed) return;
+        onState && onState("reconnecting");
+        setTimeout(connect, delay);
+        delay = Math.min(delay * 2, 15000);
+      };
+    }
+    connect();
+    return {
+      close() { closed = true; socket && socket.close(); },
+      socket: () => socket,
+    };
+  }
+
+  window.Warroom = { api, toast, formatTime, formatDuration, el, liveRoom, cookie };
+})();
