@@ -304,12 +304,23 @@ def test_the_command_backfills_a_day_and_does_not_write_it_twice():
     out = io.StringIO()
     call_command("daily_report", "--date", "2026-03-10", stdout=out)
     assert "Daily report 2026-03-10 written: reports/daily/2026-03-10.docx (good)" in out.getvalue()
+    assert "No delivery channel is configured." in out.getvalue()
 
     call_command("daily_report", "--date", "2026-03-10", stdout=out)
     assert "not written again: already produced" in out.getvalue()
 
     with pytest.raises(CommandError, match="--date must look like"):
         call_command("daily_report", "--date", "10/03/2026")
+
+
+def test_the_command_delivers_in_the_foreground_and_prints_the_outcome(stub_server, settings):
+    settings.WEBHOOK_URL, settings.WEBHOOK_SECRET = f"{stub_server.url}/hook", "s"
+    out = io.StringIO()
+
+    call_command("daily_report", "--date", "2026-03-10", stdout=out)
+
+    assert "  webhook: delivered after 1 tries" in out.getvalue()
+    assert len(stub_server.requests) == 1
 
 
 # --- Pages and admin --------------------------------------------------------------------------
