@@ -69,9 +69,9 @@ class ReportTask(Task):
         report_fail(report_id, message=message, detail=detail)
 
 
-def _run(stage, report_id, **kwargs):
+def _run(stage, report_id, *args, **kwargs):
     try:
-        return stage(report_id, **kwargs)
+        return stage(report_id, *args, **kwargs)
     except StageSkipped as exc:
         logger.info("%s", exc)
         raise Ignore() from exc

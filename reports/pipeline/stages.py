@@ -126,7 +126,7 @@ def generate_content(report_id, *, deadline: float | None = None, inline: bool =
 
 
 def _save_content(report: Report, content: dict, *, provider: str, fallback_reason: str, outcome=None) -> None:
-    fields = {"content": content, "provider": provider[:20], "fallback_reason": fallback_reason}
+    fields = {"content": state.json_safe(content), "provider": provider[:20], "fallback_reason": fallback_reason}
     if outcome is not None:
         fields.update(llm_message_id=outcome.message_id[:200], llm_conversation_id=outcome.conversation_id[:200],
                       prompt_tokens=outcome.prompt_tokens, completion_tokens=outcome.completion_tokens)

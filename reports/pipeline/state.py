@@ -9,6 +9,7 @@ so running a stage again reuses its step row instead of adding one.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from dataclasses import dataclass
 from typing import Callable
@@ -154,11 +155,25 @@ def step_start(report: Report, key: str, *, label: str = "", parent: ReportStep 
     return step
 
 
+_JSON_UNSAFE = re.compile("[\x00\ud800-\udfff]")
+
+
+def json_safe(value):
+    """``value`` without what PostgreSQL's jsonb refuses (NUL, lone surrogates): AI answers may hold anything."""
+    if isinstance(value, str):
+        return _JSON_UNSAFE.sub("", value)
+    if isinstance(value, dict):
+        return {json_safe(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    return value
+
+
 def step_finish(step: ReportStep, *, status=StepStatus.COMPLETED, **detail) -> ReportStep:
     step.status = status
     step.finished_at = timezone.now()
     if detail:
-        step.detail = {**(step.detail or {}), **detail}
+        step.detail = json_safe({**(step.detail or {}), **detail})
     step.save(update_fields=["status", "finished_at", "detail"])
     return step
 
