@@ -204,3 +204,19 @@ def asgi_server(service_env, service_log_dir):
 
 def have(command) -> bool:
     return shutil.which(command) is not None
+
+
+def login_client(base, username, password):
+    """An httpx client logged in through the real login form (CSRF and all)."""
+    import re
+
+    client = httpx.Client(base_url=base, follow_redirects=True, timeout=15)
+    page = client.get("/accounts/login/")
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
+    response = client.post("/accounts/login/", data={"username": username, "password": password, "csrfmiddlewaretoken": token})
+    assert response.status_code == 200 and "/accounts/login/" not in str(response.url), response.text[:500]
+    return client
+
+
+def cookie_header(client) -> str:
+    return "; ".join(f"{name}={value}" for name, value in client.cookies.items())

@@ -11,7 +11,7 @@ import httpx
 import pytest
 import websockets
 
-from tests.services import BIN, ROOT, Process, free_port, wait_until
+from tests.services import BIN, ROOT, Process, cookie_header, free_port, login_client, wait_until
 
 
 @pytest.fixture(scope="module")
@@ -35,12 +35,8 @@ def embedded_server(tmp_path_factory):
 
 
 def login(base, username, password="warroom-demo"):
-    client = httpx.Client(base_url=base, follow_redirects=True, timeout=10)
-    page = client.get("/accounts/login/")
-    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
-    response = client.post("/accounts/login/", data={"username": username, "password": password, "csrfmiddlewaretoken": token})
-    assert response.status_code == 200
-    return client, response
+    client = login_client(base, username, password)
+    return client, client.get("/rooms/")
 
 
 def test_demo_login_lands_on_the_room_list_and_opens_the_seeded_room(embedded_server):
@@ -62,7 +58,7 @@ def test_operator_reaches_the_admin(embedded_server):
 def test_member_websocket_is_accepted_and_outsider_refused(embedded_server):
     client, landing = login(embedded_server["url"], "alice")
     room_id = re.search(r'href="/rooms/([0-9a-f-]{36})/"', landing.text).group(1)
-    cookie = "; ".join(f"{k}={v}" for k, v in client.cookies.items())
+    cookie = cookie_header(client)
     url = f"ws://127.0.0.1:{embedded_server['port']}/ws/rooms/{room_id}/"
     origin = embedded_server["url"]
 
