@@ -318,14 +318,16 @@ def build_docx(model: DocumentModel, *, font_east_asia: str, font_windows: str) 
 
     if model.images or model.other_files:
         builder.heading(labels["attachments"], level=1)
-    for index, item in enumerate(model.images, start=1):
-        caption = f"{labels['figure']} {index}：{item.caption}" if model.language != "en" \
-            else f"{labels['figure']} {index}: {item.caption}"
+    figure = 0
+    for item in model.images:
         if item.data is None:
             builder.note(labels["image_problem"].format(name=item.name, problem=item.problem))
             continue
         try:
             png, width = prepare_image(item.data)
+            figure += 1
+            caption = f"{labels['figure']} {figure}：{item.caption}" if model.language != "en" \
+                else f"{labels['figure']} {figure}: {item.caption}"
             builder.picture(png, width, caption)
         except ValueError as exc:
             builder.note(labels["image_problem"].format(name=item.name, problem=str(exc)))

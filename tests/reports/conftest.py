@@ -44,7 +44,7 @@ def incident(room, commander, member):
     factories.add_messages(room, member, 3, start=room.created_at + timedelta(minutes=10), body="處理人員回報 {i}")
     Message.objects.create(room=room, kind=MessageKind.STATUS, body="Resolved after 45 min",
                            created_at=room.created_at + timedelta(minutes=45))
-    factories.add_image(room, member, name="db-dashboard.png", data=factories.png_bytes(1600, 900))
+    factories.add_image(room, member, name="db-dashboard.png", data=factories.png_bytes(1000, 560))
     return room
 
 
