@@ -19,6 +19,7 @@ from rest_framework.views import APIView
 from config.errors import Conflict
 from incidents.selectors import room_get_for_user
 from reports.models import Report, ReportStatus
+from reports.pipeline.reaper import reap_stuck_reports, stuck_reports
 from reports.serializers import (
     ReportDetailSerializer,
     ReportGenerateInputSerializer,
@@ -95,6 +96,10 @@ class ReportDetailView(APIView):
     def get(self, request, room_id, report_id):
         room = _room_or_404(request, room_id)
         report = _report_or_404(room, report_id)
+        if report.is_in_flight and stuck_reports().filter(id=report.id).exists():
+            # Where no beat runs (the embedded default), looking at a stuck report reaps it.
+            reap_stuck_reports(report_ids=[report.id])
+            report = _report_or_404(room, report_id)
         return Response(ReportDetailSerializer(report).data)
 
 

@@ -52,10 +52,14 @@ def stuck_reports(now=None):
     )
 
 
-def reap_stuck_reports(*, now=None) -> dict:
+def reap_stuck_reports(*, now=None, report_ids=None) -> dict:
+    """Re-queue or fail stuck reports (only ``report_ids`` when given); returns the counts."""
     now = now or timezone.now()
     counts = {"requeued": 0, "failed": 0}
-    for report in stuck_reports(now).order_by("created_at")[:500]:
+    stuck = stuck_reports(now)
+    if report_ids is not None:
+        stuck = stuck.filter(id__in=report_ids)
+    for report in stuck.order_by("created_at")[:500]:
         if report.attempts >= MAX_REQUEUES:
             zh, en = STUCK_MESSAGE
             if report_fail(report.id, message=en if normalize_language(report.language) == "en" else zh,

@@ -152,3 +152,18 @@ def test_generate_is_throttled_per_user(client, incident, member, monkeypatch):
 def test_the_api_routes_have_their_names():
     assert reverse("reports-api:report-list", kwargs={"room_id": "00000000-0000-0000-0000-000000000000"}) \
         == "/api/rooms/00000000-0000-0000-0000-000000000000/reports"
+
+
+def test_reading_a_stuck_report_reaps_it(client, incident, member, settings, django_capture_on_commit_callbacks):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    report, _ = report_create(room=incident, requested_by=member)
+    Report.objects.filter(id=report.id).update(
+        status=ReportStatus.COLLECTING_DATA, attempts=2,
+        stage_started_at=timezone.now() - timedelta(seconds=settings.REPORT_STUCK_AFTER_SECONDS + 1),
+    )
+    client.force_login(member)
+    body = client.get(urls(incident, report)["detail"]).json()
+    assert body["status"] == "failed" and "try again" in body["error_message"]
