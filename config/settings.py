@@ -333,6 +333,16 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Several models have a "status" or "kind"; name each choice set after its model.
+    "ENUM_NAME_OVERRIDES": {
+        "RoomStatusEnum": "incidents.models.RoomStatus",
+        "SeverityEnum": "incidents.models.Severity",
+        "MemberRoleEnum": "incidents.models.MemberRole",
+        "MessageKindEnum": "incidents.models.MessageKind",
+        "ReportStatusEnum": "reports.models.ReportStatus",
+        "ReportKindEnum": "reports.models.ReportKind",
+        "StepStatusEnum": "reports.models.StepStatus",
+    },
 }
 
 # --- AI and reports -------------------------------------------------------------

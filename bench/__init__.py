@@ -1,0 +1,1 @@
+"""Warroom benchmarks: `python -m bench` (or `make bench`). Not part of the test run."""

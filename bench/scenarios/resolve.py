@@ -1,0 +1,69 @@
+"""Resolve never waits on AI: POST resolve on a 1,000-message room beside a plain GET of it.
+
+The AI server answers after ``ai_latency`` seconds; resolve starts the
+postmortem (and, later, ticket notes) but must return like an ordinary request.
+"""
+
+from datetime import timedelta
+
+from django.utils import timezone
+
+from bench.harness import summary_ms, timed
+
+MESSAGES = 1000
+ROOMS = 40
+WARMUP = 5
+
+
+def seed(n_rooms):
+    from incidents.models import IncidentRoom, MemberRole, Message, MessageKind, RoomMember
+    from tests.factories import PASSWORD, make_user
+
+    commander = make_user(username="bench-ic", display_name="Bench 指揮官")
+    rooms = []
+    for index in range(n_rooms):
+        opened = timezone.now() - timedelta(minutes=47)
+        room = IncidentRoom.objects.create(title=f"Bench room {index}", created_by=commander, created_at=opened)
+        RoomMember.objects.create(room=room, user=commander, role=MemberRole.COMMANDER)
+        Message.objects.bulk_create(
+            Message(room=room, sender=commander, kind=MessageKind.TEXT, body=f"訊息 {i} status update", created_at=opened + timedelta(seconds=2 * i))
+            for i in range(MESSAGES)
+        )
+        rooms.append(room)
+    return commander, PASSWORD, rooms
+
+
+def run(stack):
+    from tests.services import login_client
+
+    commander, password, rooms = seed(ROOMS + WARMUP)
+    client = login_client(stack.url, commander.username, password)
+    headers = {"X-CSRFToken": client.cookies.get("csrftoken"), "Referer": stack.url + "/"}
+    gets, resolves = [], []
+    for index, room in enumerate(rooms):
+        get_time, got = timed(lambda: client.get(f"/api/rooms/{room.id}/"))
+        post_time, posted = timed(lambda: client.post(f"/api/rooms/{room.id}/resolve/", json={"summary": "bench"}, headers=headers))
+        assert got.status_code == 200, got.text
+        assert posted.status_code == 200, posted.text
+        if index >= WARMUP:
+            gets.append(get_time)
+            resolves.append(post_time)
+    get_summary, resolve_summary = summary_ms(gets), summary_ms(resolves)
+    return {
+        "scenario": "resolve",
+        "room_messages": MESSAGES,
+        "ai_latency_s": stack.ai_latency,
+        "get_room": get_summary,
+        "post_resolve": resolve_summary,
+        "ratio_p50": round(resolve_summary["p50_ms"] / get_summary["p50_ms"], 2),
+        "ratio_p95": round(resolve_summary["p95_ms"] / get_summary["p95_ms"], 2),
+        "ai_requests_during_run": len(stack.ai.requests),
+    }
+
+
+def table(result):
+    return [
+        ("resolve: GET room p50/p95 (ms)", f"{result['get_room']['p50_ms']} / {result['get_room']['p95_ms']}"),
+        ("resolve: POST resolve p50/p95 (ms)", f"{result['post_resolve']['p50_ms']} / {result['post_resolve']['p95_ms']}"),
+        ("resolve: ratio POST/GET p50 (p95)", f"{result['ratio_p50']} ({result['ratio_p95']})"),
+    ]
