@@ -35,6 +35,9 @@ class LLMRequest:
     snapshot: dict[str, Any] | None = None
     user: str = "warroom"
     conversation_id: str = ""
+    # Streaming writers call on_delta(text, replace) for each piece as it arrives
+    # (replace=True: the text so far is replaced, as with DIFY's message_replace).
+    on_delta: Callable[[str, bool], None] | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass

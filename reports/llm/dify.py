@@ -44,7 +44,7 @@ class DifyClient(LLMClient):
                     retry_after=retry_after_seconds(response),
                 )
             if "text/event-stream" in response.headers.get("content-type", ""):
-                return self._read_stream(response, deadline)
+                return self._read_stream(response, deadline, request.on_delta)
             return self._read_blocking(read_body(response, deadline))
 
     def _read_blocking(self, raw: bytes) -> LLMResult:
@@ -64,7 +64,7 @@ class DifyClient(LLMClient):
             raw=text,
         )
 
-    def _read_stream(self, response, deadline: Deadline) -> LLMResult:
+    def _read_stream(self, response, deadline: Deadline, on_delta=None) -> LLMResult:
         answer: list[str] = []
         result = LLMResult(text="", provider=self.name)
         transcript: list[str] = []
@@ -84,8 +84,12 @@ class DifyClient(LLMClient):
                 result.conversation_id = str(event["conversation_id"])
             if kind in ("message", "agent_message"):
                 answer.append(str(event.get("answer") or ""))
+                if on_delta and answer[-1]:
+                    on_delta(answer[-1], False)
             elif kind == "message_replace":
                 answer = [str(event.get("answer") or "")]
+                if on_delta:
+                    on_delta(answer[0], True)
             elif kind == "message_end":
                 result.message_id = str(event.get("message_id") or event.get("id") or result.message_id)
                 usage = (event.get("metadata") or {}).get("usage") or {}

@@ -40,7 +40,7 @@ class OpenAIClient(LLMClient):
                     read_body(response, deadline, limit=256 * 1024), retry_after=retry_after_seconds(response),
                 )
             if "text/event-stream" in response.headers.get("content-type", ""):
-                return self._read_stream(response, deadline)
+                return self._read_stream(response, deadline, request.on_delta)
             return self._read_blocking(read_body(response, deadline))
 
     def _read_blocking(self, raw: bytes) -> LLMResult:
@@ -58,7 +58,7 @@ class OpenAIClient(LLMClient):
             completion_tokens=int(usage.get("completion_tokens") or 0), raw=text,
         )
 
-    def _read_stream(self, response, deadline: Deadline) -> LLMResult:
+    def _read_stream(self, response, deadline: Deadline, on_delta=None) -> LLMResult:
         parts: list[str] = []
         transcript: list[str] = []
         result = LLMResult(text="", provider=self.name)
@@ -84,6 +84,8 @@ class OpenAIClient(LLMClient):
                 delta = (choice or {}).get("delta") or {}
                 if delta.get("content"):
                     parts.append(str(delta["content"]))
+                    if on_delta:
+                        on_delta(parts[-1], False)
             usage = chunk.get("usage")
             if usage:
                 result.prompt_tokens = int(usage.get("prompt_tokens") or 0)
