@@ -18,14 +18,16 @@ class ReportGenerateOutputSerializer(serializers.Serializer):
     warning = serializers.CharField(required=False)
 
 
-class PersonSerializer(serializers.Serializer):
+class ReportPersonSerializer(serializers.Serializer):
+    """Who asked for a report (named apart from incidents' fuller Person in the schema)."""
+
     id = serializers.IntegerField()
     name = serializers.CharField(source="label")
 
 
 class ReportListSerializer(serializers.ModelSerializer):
     stage = serializers.CharField(source="get_status_display", read_only=True)
-    requested_by = PersonSerializer(read_only=True)
+    requested_by = ReportPersonSerializer(read_only=True)
     url = serializers.SerializerMethodField()
     download_url = serializers.SerializerMethodField()
 
