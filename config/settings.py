@@ -130,7 +130,10 @@ if REDIS_URL:
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             "CONFIG": {
-                "hosts": [REDIS_URL],
+                # redis-py 8 reads with a 5 s socket timeout by default, the same as
+                # channels-redis's blocking receive (BZPOPMIN 5 s): the read timed out
+                # first and every WebSocket idle for 5 s was dropped. Reads may wait longer.
+                "hosts": [{"address": REDIS_URL, "socket_timeout": 15, "socket_connect_timeout": 5}],
                 "prefix": "warroom",
                 # capacity counts pending events per process, not per client:
                 # size it for bursts of progress events (see shared PERFORMANCE notes).
