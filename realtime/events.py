@@ -32,6 +32,7 @@ QUEUE_LIMIT = 5000
 _lock = threading.Lock()
 _loop = None
 _queue = None
+_sender_task = None
 
 
 def room_group(room_id) -> str:
@@ -41,9 +42,12 @@ def room_group(room_id) -> str:
 
 def bind_loop(loop) -> None:
     """Publish on ``loop`` from now on (the ASGI server's loop at startup; None to reset)."""
-    global _loop, _queue
+    global _loop, _queue, _sender_task
     with _lock:
-        _loop, _queue = loop, None
+        if _sender_task is not None and _loop is not None and not _loop.is_closed():
+            # Stop the old sender on its own loop, so it does not outlive that loop.
+            _loop.call_soon_threadsafe(_sender_task.cancel)
+        _loop, _queue, _sender_task = loop, None, None
 
 
 async def _sender(queue):
@@ -59,9 +63,9 @@ async def _sender(queue):
 
 def _start_queue(loop):
     """Create the queue and its sender on ``loop`` (must run on that loop)."""
-    global _queue
+    global _queue, _sender_task
     queue = asyncio.Queue(maxsize=QUEUE_LIMIT)
-    loop.create_task(_sender(queue))
+    _sender_task = loop.create_task(_sender(queue))
     _queue = queue
     return queue
 

@@ -19,3 +19,8 @@ class ReportsConfig(AppConfig):
 
         # Long incidents get a postmortem; the decision goes to the room's timeline.
         room_resolved.connect(on_room_resolved, dispatch_uid="reports.postmortem")
+
+        from reports.notes import on_room_resolved as write_ticket_notes
+
+        # Every resolution gets ticket notes, streamed to the room.
+        room_resolved.connect(write_ticket_notes, dispatch_uid="reports.notes")

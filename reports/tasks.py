@@ -112,4 +112,6 @@ def publish_report(self, report_id):
 
 @shared_task(name="reports.reap_stuck_reports", soft_time_limit=60, time_limit=90)
 def reap_stuck_reports():
-    return reaper.reap_stuck_reports()
+    from reports.notes import fail_stuck_notes
+
+    return {**reaper.reap_stuck_reports(), "notes_failed": fail_stuck_notes()}

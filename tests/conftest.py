@@ -41,6 +41,13 @@ def _embedded_defaults(settings, tmp_path):
 
 
 @pytest.fixture
+def api():
+    from rest_framework.test import APIClient
+
+    return APIClient()
+
+
+@pytest.fixture
 def commander(db):
     return factories.make_user(username="commander", display_name="陳指揮 Commander Chen")
 

@@ -18,7 +18,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from reports.models import Report, ReportStatus, ReportStep, StepStatus
+from reports.models import Report, ReportKind, ReportStatus, ReportStep, StepStatus
 from reports.pipeline.state import report_fail
 from reports.prompts import normalize_language
 
@@ -49,6 +49,10 @@ def stuck_reports(now=None):
         Q(status__in=RUNNING, stage_started_at__lt=cutoff)
         | Q(status=ReportStatus.PENDING, stage_started_at__lt=cutoff)
         | Q(status=ReportStatus.PENDING, stage_started_at__isnull=True, created_at__lt=cutoff)
+    ).exclude(
+        # Daily reports re-claim their own rows and ticket notes have their own task:
+        # neither goes through the room pipeline this reaper re-queues.
+        kind__in=[ReportKind.DAILY, ReportKind.NOTES]
     )
 
 

@@ -1,0 +1,254 @@
+"""Ticket notes: instant resolve, then notes streamed token by token, with fallbacks, and the SSE stream."""
+
+import asyncio
+import threading
+
+import pytest
+from django.test import AsyncClient
+
+from incidents import services as room_services
+from reports import notes
+from reports.models import Report, ReportKind, ReportStatus
+from tests.fakes.ai_server import FakeAIServer, Reply
+from tests.factories import add_messages, make_user
+
+NOTES_ANSWER = (
+    "## Problem Summary\nThe database pool ran out of connections.\n\n"
+    "## Steps Taken\n- Restarted the pool\n- Raised the timeout\n\n"
+    "## Resolution\nPool size increased.\n\n"
+    "## Next Steps\n- Add an alert on pool usage\n- Review the ORM retry settings\n"
+)
+
+
+@pytest.fixture
+def active_room(room, commander):
+    add_messages(room, commander, 4, body="處理中 update {i}")
+    return room
+
+
+def use_dify(settings, server):
+    settings.AI_PROVIDER = "dify"
+    settings.DIFY_BASE_URL = server.base_url
+    settings.DIFY_API_KEY = "app-test"
+    settings.DIFY_TIMEOUT_SECONDS = 5
+
+
+def notes_of(room):
+    return Report.objects.filter(room=room, kind=ReportKind.NOTES)
+
+
+@pytest.mark.django_db
+def test_resolve_writes_offline_notes_with_four_sections(active_room, commander, published, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        room_services.room_resolve(room=active_room, by=commander, summary="重新啟動連線池")
+    report = notes_of(active_room).get()
+    assert report.status == ReportStatus.COMPLETED and report.provider == "offline"
+    text = report.content["text"]
+    for heading in ["## 問題摘要", "## 處理步驟", "## 解決方式", "## 後續步驟"]:
+        assert heading in text
+    assert "重新啟動連線池" in text and "未使用 AI" in text
+    assert report.content["next_steps"]
+    kinds = [event for _, event, payload in published if payload.get("report_id") == str(report.id)]
+    assert kinds[-1] == "notes.done" and "notes.delta" in kinds
+
+
+@pytest.mark.django_db
+def test_streamed_notes_arrive_in_pieces_and_are_saved(active_room, commander, published, settings):
+    settings.LANGUAGE_CODE = "en"
+    with FakeAIServer(answer=NOTES_ANSWER, default=Reply(chunks=6, chunk_delay=0.06)) as ai:
+        use_dify(settings, ai)
+        report, created = notes.notes_request(room=active_room, requested_by=commander, language="en")
+        notes.write_notes(str(report.id))
+    report.refresh_from_db()
+    assert created and report.status == ReportStatus.COMPLETED and report.provider == "dify"
+    assert report.content["text"] == NOTES_ANSWER.strip()
+    assert report.content["next_steps"] == ["Add an alert on pool usage", "Review the ORM retry settings"]
+    deltas = [p["delta"] for _, event, p in published if event == "notes.delta" and not p["replace"]]
+    assert len(deltas) >= 3 and "".join(deltas).strip() == NOTES_ANSWER.strip()
+    assert ai.requests[0].json["response_mode"] == "streaming"
+
+
+@pytest.mark.django_db
+def test_a_broken_stream_falls_back_to_one_blocking_call(active_room, commander, published, settings):
+    script = [Reply(stream_error=2), Reply(stream=False)]
+    with FakeAIServer(script=script, answer=NOTES_ANSWER) as ai:
+        use_dify(settings, ai)
+        report, _ = notes.notes_request(room=active_room, requested_by=commander, language="en")
+        notes.write_notes(str(report.id))
+    report.refresh_from_db()
+    assert report.provider == "dify" and report.content["text"] == NOTES_ANSWER.strip()
+    assert [r.json["response_mode"] for r in ai.requests] == ["streaming", "blocking"]
+    replaced = [p for _, event, p in published if event == "notes.delta" and p["replace"]]
+    assert replaced and replaced[-1]["delta"] == NOTES_ANSWER.strip()
+
+
+@pytest.mark.django_db
+def test_when_the_ai_fails_twice_the_offline_writer_takes_over(active_room, commander, published, settings):
+    with FakeAIServer(script=[401, 401]) as ai:
+        use_dify(settings, ai)
+        report, _ = notes.notes_request(room=active_room, requested_by=commander, language="en")
+        notes.write_notes(str(report.id))
+    report.refresh_from_db()
+    assert report.status == ReportStatus.COMPLETED and report.provider == "offline-fallback"
+    assert "## Problem Summary" in report.content["text"] and "no AI was used" in report.content["text"]
+    assert "credentials" in report.fallback_reason
+    assert len(ai.requests) == 2
+
+
+@pytest.mark.django_db
+def test_running_the_task_twice_writes_once(active_room, commander, published):
+    report, _ = notes.notes_request(room=active_room, requested_by=commander)
+    notes.write_notes(str(report.id))
+    done = len([1 for _, event, _ in published if event == "notes.done"])
+    notes.write_notes(str(report.id))
+    assert len([1 for _, event, _ in published if event == "notes.done"]) == done == 1
+
+
+@pytest.mark.django_db
+def test_regenerate_keeps_the_old_version(api, active_room, commander, django_capture_on_commit_callbacks):
+    api.force_login(commander)
+    with django_capture_on_commit_callbacks(execute=True):
+        first = api.post(f"/api/rooms/{active_room.id}/notes", {}, format="json")
+    with django_capture_on_commit_callbacks(execute=True):
+        second = api.post(f"/api/rooms/{active_room.id}/notes", {"language": "en"}, format="json")
+    assert first.status_code == second.status_code == 202
+    versions = api.get(f"/api/rooms/{active_room.id}/notes").json()
+    assert len(versions) == 2 and versions[0]["language"] == "en"
+    assert all(v["status"] == "completed" and v["text"] for v in versions)
+
+
+@pytest.mark.django_db
+def test_stuck_notes_are_failed_by_the_reaper(active_room, commander, published, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    report = Report.objects.create(room=active_room, kind=ReportKind.NOTES, status=ReportStatus.GENERATING_CONTENT,
+                                   created_at=timezone.now() - timedelta(hours=1))
+    assert notes.fail_stuck_notes() == 1
+    report.refresh_from_db()
+    assert report.status == ReportStatus.FAILED and report.error_message
+    assert ("notes.failed" in [event for _, event, _ in published])
+
+
+# --- SSE -----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def background_writer(monkeypatch):
+    """Run the notes task in a thread, as a worker would, so the stream is read while it writes."""
+    threads = []
+
+    def run(report_id):
+        try:
+            notes.write_notes(report_id)
+        except Exception:  # noqa: BLE001, S110 - a worker logs it; the report already says failed
+            pass
+
+    def start(report_id):
+        thread = threading.Thread(target=run, args=(str(report_id),))
+        threads.append(thread)
+        thread.start()
+
+    monkeypatch.setattr(notes, "_start", start)
+    yield
+    for thread in threads:
+        thread.join(30)
+
+
+@pytest.fixture
+async def bound_loop():
+    from realtime import events
+
+    events.bind_loop(asyncio.get_running_loop())
+    yield
+    events.bind_loop(None)
+
+
+async def read_stream(response, on_chunk=None):
+    chunks = []
+    async for chunk in response.streaming_content:
+        text = chunk.decode() if isinstance(chunk, bytes) else chunk
+        chunks.append(text)
+        if on_chunk:
+            on_chunk(text)
+    return chunks
+
+
+def login_async(user):
+    from asgiref.sync import sync_to_async
+
+    client = AsyncClient()
+    return sync_to_async(client.force_login)(user), client
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_sse_sends_the_first_chunk_before_the_ai_has_finished(active_room, commander, settings, background_writer, bound_loop):
+    with FakeAIServer(answer=NOTES_ANSWER, default=Reply(chunks=6, chunk_delay=0.4)) as ai:
+        use_dify(settings, ai)
+        login, client = login_async(commander)
+        await login
+        response = await client.get(f"/api/rooms/{active_room.id}/notes/stream")
+        assert response.status_code == 200
+        assert response["Content-Type"].startswith("text/event-stream") and response["X-Accel-Buffering"] == "no"
+        finished = []
+        report_id = response["X-Report-Id"]
+        from asgiref.sync import sync_to_async
+
+        chunks = []
+        async for chunk in response.streaming_content:
+            text = chunk.decode() if isinstance(chunk, bytes) else chunk
+            chunks.append(text)
+            if text.startswith("data: ") and "[DONE]" not in text and not finished:
+                # The first piece reached us: the AI must still be writing.
+                finished.append(await sync_to_async(lambda: Report.objects.get(id=report_id).status)())
+    assert finished == [ReportStatus.GENERATING_CONTENT]
+    assert chunks[-1] == "data: [DONE]\n\n"
+    body = "".join(c for c in chunks if not c.startswith(("data: [DONE]", ":")))
+    assert "data: ## Problem Summary" in body and len([c for c in chunks if c.startswith("data: ")]) >= 3
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_sse_reports_an_error_when_everything_fails(active_room, commander, settings, background_writer, bound_loop, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("the room data could not be read")
+
+    monkeypatch.setattr(notes, "collect_room", broken)
+    login, client = login_async(commander)
+    await login
+    response = await client.get(f"/api/rooms/{active_room.id}/notes/stream")
+    chunks = await read_stream(response)
+    assert chunks[-1].startswith("data: [ERROR] ")
+    assert "Regenerate" in chunks[-1] or "重新產生" in chunks[-1]
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_sse_is_404_for_outsiders_and_401_for_strangers(active_room):
+    from asgiref.sync import sync_to_async
+
+    outsider = await sync_to_async(make_user)(username="nosy")
+    login, client = login_async(outsider)
+    await login
+    response = await client.get(f"/api/rooms/{active_room.id}/notes/stream")
+    assert response.status_code == 404 and (await sync_to_async(response.json)())["error"]["code"] == "not_found"
+    anonymous = await AsyncClient().get(f"/api/rooms/{active_room.id}/notes/stream")
+    assert anonymous.status_code == 401
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_sse_is_throttled_per_user(active_room, commander, settings, bound_loop):
+    from rest_framework.throttling import UserRateThrottle
+
+    original = UserRateThrottle.THROTTLE_RATES
+    UserRateThrottle.THROTTLE_RATES = {**original, "notes_stream": "2/min"}
+    try:
+        login, client = login_async(commander)
+        await login
+        for _ in range(2):
+            response = await client.get(f"/api/rooms/{active_room.id}/notes/stream")
+            assert response.status_code == 200
+            await read_stream(response)
+        refused = await client.get(f"/api/rooms/{active_room.id}/notes/stream")
+    finally:
+        UserRateThrottle.THROTTLE_RATES = original
+    assert refused.status_code == 429 and int(refused["Retry-After"]) >= 1
