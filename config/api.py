@@ -11,6 +11,7 @@ from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.http import Http404, JsonResponse
 from django.utils.translation import gettext as _
 from kombu.exceptions import OperationalError as BrokerError
+from redis.exceptions import RedisError
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -34,8 +35,9 @@ def exception_handler(exc, context):
         )
     if isinstance(exc, SuspiciousOperation):
         return Response(error_body("bad_request", _("The request could not be understood.")), status=400)
-    if isinstance(exc, BrokerError):
-        logger.error("Task broker unavailable: %s", exc)
+    # Redis is the broker and also the cache the throttles read first: down, it answers 503, not 500.
+    if isinstance(exc, (BrokerError, RedisError)):
+        logger.error("Task broker unavailable: %r", exc)
         return Response(
             error_body("service_unavailable", _("The background worker queue is unavailable; try again shortly.")),
             status=status.HTTP_503_SERVICE_UNAVAILABLE,
