@@ -345,6 +345,8 @@ SPECTACULAR_SETTINGS = {
         "ReportStatusEnum": "reports.models.ReportStatus",
         "ReportKindEnum": "reports.models.ReportKind",
         "StepStatusEnum": "reports.models.StepStatus",
+        "ActionItemStatusEnum": "incidents.models.ActionItemStatus",
+        "ActionItemSourceEnum": "incidents.models.ActionItem.Source",
     },
 }
 

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from incidents.models import IncidentRoom, Message, RoomFile, RoomMember
+from incidents.models import ActionItem, IncidentRoom, Message, RoomFile, RoomMember
 
 
 class RoomMemberInline(admin.TabularInline):
@@ -28,6 +28,13 @@ class RoomFileInline(admin.TabularInline):
     max_num = 0
 
 
+class ActionItemInline(admin.TabularInline):
+    model = ActionItem
+    extra = 0
+    fields = ["title", "assignee", "due_date", "status", "source"]
+    raw_id_fields = ["assignee"]
+
+
 @admin.register(IncidentRoom)
 class IncidentRoomAdmin(admin.ModelAdmin):
     list_display = ["title", "severity", "category", "status", "created_by", "created_at", "resolved_at"]
@@ -37,7 +44,7 @@ class IncidentRoomAdmin(admin.ModelAdmin):
     readonly_fields = ["id", "created_at", "updated_at", "resolved_at"]
     list_select_related = ["created_by"]
     autocomplete_fields = ["created_by"]
-    inlines = [RoomMemberInline, MessageInline, RoomFileInline]
+    inlines = [RoomMemberInline, ActionItemInline, MessageInline, RoomFileInline]
 
 
 @admin.register(Message)
@@ -66,3 +73,12 @@ class RoomMemberAdmin(admin.ModelAdmin):
     search_fields = ["room__title", "user__username", "user__display_name"]
     list_select_related = ["room", "user"]
     raw_id_fields = ["room", "user"]
+
+
+@admin.register(ActionItem)
+class ActionItemAdmin(admin.ModelAdmin):
+    list_display = ["title", "room", "assignee", "due_date", "status", "source", "created_at"]
+    list_filter = ["status", "source", "due_date"]
+    search_fields = ["title", "room__title"]
+    list_select_related = ["room", "assignee"]
+    raw_id_fields = ["room", "assignee", "created_by"]

@@ -21,6 +21,8 @@ from config.errors import ServiceError
 from incidents import selectors, services
 from incidents.models import IncidentRoom, RoomFile, RoomStatus, Severity
 from incidents.serializers import (
+    ActionItemInputSerializer,
+    ActionItemSerializer,
     FileSerializer,
     FileUploadSerializer,
     MemberInputSerializer,
@@ -236,3 +238,41 @@ class RoomFileThumbnailView(APIView):
         if not room_file.thumbnail:
             raise Http404
         return _stream(room_file.thumbnail, filename="thumbnail.png", content_type="image/png", as_attachment=False)
+
+
+class RoomActionItemsView(APIView):
+    """Follow-up work of a room."""
+
+    @extend_schema(responses=ActionItemSerializer(many=True))
+    def get(self, request, room_id):
+        room = room_for(request, room_id)
+        return Response(ActionItemSerializer(selectors.room_action_items(room=room), many=True).data)
+
+    @extend_schema(request=ActionItemInputSerializer, responses={201: ActionItemSerializer})
+    def post(self, request, room_id):
+        room = room_for(request, room_id)
+        data = ActionItemInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = {k: v for k, v in data.validated_data.items() if k != "status"}
+        item = services.action_item_create(room=room, by=request.user, **fields)
+        return Response(ActionItemSerializer(item).data, status=status.HTTP_201_CREATED)
+
+
+class RoomActionItemView(APIView):
+    def _item(self, request, room_id, item_id):
+        room = room_for(request, room_id)
+        return get_object_or_404(selectors.room_action_items(room=room), id=item_id)
+
+    @extend_schema(request=ActionItemInputSerializer, responses=ActionItemSerializer)
+    def patch(self, request, room_id, item_id):
+        item = self._item(request, room_id, item_id)
+        data = ActionItemInputSerializer(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        fields = {k: v for k, v in data.validated_data.items() if k != "source"}
+        item = services.action_item_update(item=item, by=request.user, **fields)
+        return Response(ActionItemSerializer(item).data)
+
+    @extend_schema(request=None, responses={204: None})
+    def delete(self, request, room_id, item_id):
+        services.action_item_delete(item=self._item(request, room_id, item_id), by=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -146,3 +146,40 @@ class RoomFile(models.Model):
     @property
     def is_image(self) -> bool:
         return self.width is not None
+
+
+class ActionItemStatus(models.TextChoices):
+    OPEN = "open", _("Open")
+    DONE = "done", _("Done")
+
+
+class ActionItem(models.Model):
+    """Follow-up work from an incident: added by hand or from notes and reports."""
+
+    class Source(models.TextChoices):
+        MANUAL = "manual", _("Added by hand")
+        NOTES = "notes", _("From ticket notes")
+        REPORT = "report", _("From a report")
+
+    room = models.ForeignKey(IncidentRoom, on_delete=models.CASCADE, related_name="action_items")
+    title = models.CharField(_("title"), max_length=300)
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="action_items"
+    )
+    due_date = models.DateField(_("due date"), null=True, blank=True)
+    status = models.CharField(_("status"), max_length=8, choices=ActionItemStatus.choices, default=ActionItemStatus.OPEN)
+    source = models.CharField(max_length=8, choices=Source.choices, default=Source.MANUAL)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="created_action_items"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("action item")
+        verbose_name_plural = _("action items")
+        ordering = ["status", "created_at", "id"]
+        indexes = [models.Index(fields=["room", "status"], name="action_item_room_status")]
+
+    def __str__(self):
+        return self.title

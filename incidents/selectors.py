@@ -2,7 +2,7 @@
 
 from django.db.models import Count, Prefetch, Q, QuerySet
 
-from incidents.models import IncidentRoom, Message, RoomFile, RoomMember
+from incidents.models import ActionItem, IncidentRoom, Message, RoomFile, RoomMember
 
 
 def user_sees_all_rooms(user) -> bool:
@@ -61,3 +61,7 @@ def room_with_members(*, room) -> IncidentRoom:
 
 def room_files(*, room) -> QuerySet[RoomFile]:
     return RoomFile.objects.filter(room=room).select_related("uploaded_by").order_by("created_at")
+
+
+def room_action_items(*, room) -> QuerySet[ActionItem]:
+    return ActionItem.objects.filter(room=room).select_related("assignee").order_by("status", "created_at", "id")

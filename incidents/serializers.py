@@ -4,7 +4,7 @@ from django.contrib.auth import get_user_model
 from django.urls import reverse
 from rest_framework import serializers
 
-from incidents.models import IncidentRoom, MemberRole, Message, RoomFile, RoomMember, Severity
+from incidents.models import ActionItem, ActionItemStatus, IncidentRoom, MemberRole, Message, RoomFile, RoomMember, Severity
 
 
 class PersonSerializer(serializers.Serializer):
@@ -127,3 +127,21 @@ class FileSerializer(serializers.ModelSerializer):
 
 class FileUploadSerializer(serializers.Serializer):
     file = serializers.FileField(allow_empty_file=True)
+
+
+class ActionItemSerializer(serializers.ModelSerializer):
+    assignee = PersonSerializer(allow_null=True)
+
+    class Meta:
+        model = ActionItem
+        fields = ["id", "title", "status", "assignee", "due_date", "source", "created_at", "completed_at"]
+
+
+class ActionItemInputSerializer(serializers.Serializer):
+    title = serializers.CharField(max_length=300)
+    assignee = serializers.PrimaryKeyRelatedField(
+        queryset=get_user_model().objects.filter(is_active=True), allow_null=True, required=False
+    )
+    due_date = serializers.DateField(allow_null=True, required=False)
+    status = serializers.ChoiceField(choices=ActionItemStatus.choices, required=False)
+    source = serializers.ChoiceField(choices=ActionItem.Source.choices, required=False)

@@ -15,6 +15,8 @@ from django.utils.translation import gettext as _
 from config.errors import Conflict, PermissionDenied, ServiceError
 from incidents import files as file_checks
 from incidents.models import (
+    ActionItem,
+    ActionItemStatus,
     IncidentRoom,
     MemberRole,
     Message,
@@ -363,3 +365,73 @@ def file_upload(*, room, uploaded_by, uploaded) -> RoomFile:
             room_file.file.storage.delete(name)
         raise
     return room_file
+
+
+# --- Action items ---------------------------------------------------------------------
+
+
+def action_item_payload(item: ActionItem) -> dict:
+    return {
+        "id": item.id,
+        "title": item.title,
+        "status": item.status,
+        "assignee": item.assignee_id and {"id": item.assignee_id, "name": str(item.assignee)},
+        "due_date": item.due_date,
+        "source": item.source,
+    }
+
+
+def _assignee_in_room(room, assignee):
+    if assignee is not None and not RoomMember.objects.filter(room=room, user=assignee).exists():
+        raise ServiceError(
+            _("%(who)s is not in the room; add them first.") % {"who": assignee}, details={"assignee": [_("Not a member.")]}
+        )
+
+
+@transaction.atomic
+def action_item_create(*, room, by, title, assignee=None, due_date=None, source=ActionItem.Source.MANUAL) -> ActionItem:
+    _require_contributor(room, by)
+    title = clean_line(title or "")
+    if not title:
+        raise ServiceError(_("An action item needs a title."), details={"title": [_("This field may not be blank.")]})
+    _assignee_in_room(room, assignee)
+    item = ActionItem.objects.create(
+        room=room, title=title[:300], assignee=assignee, due_date=due_date, source=source, created_by=by
+    )
+    publish_on_commit(room.id, "action_item.changed", action_item_payload(item))
+    return item
+
+
+@transaction.atomic
+def action_item_update(*, item, by, **changes) -> ActionItem:
+    _require_contributor(item.room, by)
+    fields = []
+    if "title" in changes:
+        title = clean_line(changes["title"] or "")
+        if not title:
+            raise ServiceError(_("An action item needs a title."), details={"title": [_("This field may not be blank.")]})
+        item.title = title[:300]
+        fields.append("title")
+    if "assignee" in changes:
+        _assignee_in_room(item.room, changes["assignee"])
+        item.assignee = changes["assignee"]
+        fields.append("assignee")
+    if "due_date" in changes:
+        item.due_date = changes["due_date"]
+        fields.append("due_date")
+    if "status" in changes and changes["status"] != item.status:
+        item.status = changes["status"]
+        item.completed_at = timezone.now() if item.status == ActionItemStatus.DONE else None
+        fields += ["status", "completed_at"]
+    if fields:
+        item.save(update_fields=fields)
+        publish_on_commit(item.room_id, "action_item.changed", action_item_payload(item))
+    return item
+
+
+@transaction.atomic
+def action_item_delete(*, item, by) -> None:
+    _require_contributor(item.room, by)
+    payload = {**action_item_payload(item), "deleted": True}
+    item.delete()
+    publish_on_commit(item.room_id, "action_item.changed", payload)
