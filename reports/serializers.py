@@ -30,13 +30,21 @@ class ReportListSerializer(serializers.ModelSerializer):
     requested_by = ReportPersonSerializer(read_only=True)
     url = serializers.SerializerMethodField()
     download_url = serializers.SerializerMethodField()
+    duration_seconds = serializers.SerializerMethodField()
 
     class Meta:
         model = Report
         fields = [
             "id", "kind", "language", "title", "status", "stage", "step", "percent", "error_message", "provider",
+            "prompt_tokens", "completion_tokens", "document_size", "duration_seconds",
             "requested_by", "created_at", "started_at", "completed_at", "url", "download_url",
         ]
+
+    def get_duration_seconds(self, report) -> float | None:
+        """Time from the first stage to completion (what the person waited)."""
+        if not (report.started_at and report.completed_at):
+            return None
+        return round((report.completed_at - report.started_at).total_seconds(), 1)
 
     def get_url(self, report) -> str:
         return reverse("reports-api:report-detail", kwargs={"room_id": report.room_id, "report_id": report.id})
