@@ -2,6 +2,7 @@
 
 from django.contrib.auth import get_user_model
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from rest_framework import serializers
 
 from incidents.models import ActionItem, ActionItemStatus, IncidentRoom, MemberRole, Message, RoomFile, RoomMember, Severity
@@ -85,7 +86,7 @@ class MemberInputSerializer(serializers.Serializer):
         )
         user = User.objects.filter(is_active=True, **lookup).first()
         if user is None:
-            raise serializers.ValidationError("No active person with that id, account name or email.")
+            raise serializers.ValidationError(_("No active person with that id, account name or email."))
         return user
 
 
