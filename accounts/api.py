@@ -7,7 +7,8 @@ from rest_framework.views import APIView
 class MeOutputSerializer(serializers.Serializer):
     username = serializers.CharField()
     display_name = serializers.CharField(source="label")
-    email = serializers.EmailField()
+    # Empty for accounts the directory gave no mail (and local service accounts): not always an address.
+    email = serializers.CharField(help_text="E-mail address, or an empty string when the account has none.")
     office_location = serializers.CharField()
     job_title = serializers.CharField()
     is_staff = serializers.BooleanField()
