@@ -22,6 +22,7 @@ from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Cm, Pt, RGBColor
+from docx.table import _Row
 from lxml import etree
 from PIL import Image, UnidentifiedImageError
 
@@ -199,7 +200,8 @@ class DocxBuilder:
                 if row is None:
                     tr = copy.deepcopy(template_xml)
                     table._tbl.append(tr)
-                    row = table.rows[-1]
+                    # Not table.rows[-1]: that rebuilds the list of every row, quadratic in long tables.
+                    row = _Row(tr, table)
                 for cell, value in zip(row.cells, values):
                     self._cell_text(cell, value)
         self.doc.add_paragraph().paragraph_format.space_after = Pt(2)
