@@ -92,7 +92,7 @@
       };
       socket.onclose = () => {
         clearInterval(pingTimer);
-        if (closed) return;
+        if (closed) { onState && onState("offline"); return; }
         onState && onState("reconnecting");
         setTimeout(connect, delay);
         delay = Math.min(delay * 2, 15000);
