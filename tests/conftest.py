@@ -7,6 +7,7 @@ the real services.
 """
 
 import pytest
+from django.utils import translation
 
 from config.celery import app as celery_app
 from incidents.models import MemberRole
@@ -38,6 +39,15 @@ def _embedded_defaults(settings, tmp_path):
     celery_app.conf.task_eager_propagates = True
     yield
     celery_app.conf.task_always_eager = False
+
+
+@pytest.fixture
+def english(settings):
+    """English pages, API answers and timeline texts, for tests that compare English wording
+    (the site's default language is Traditional Chinese)."""
+    settings.LANGUAGE_CODE = "en"
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture

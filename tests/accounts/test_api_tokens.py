@@ -13,7 +13,7 @@ from accounts.models import ApiToken
 from accounts.services import api_token_create, api_token_revoke
 from tests import factories
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]  # compares English wording
 ME = "/api/me/"
 
 

@@ -10,7 +10,7 @@ from PIL import Image
 from incidents.models import RoomFile
 from tests.factories import png_bytes
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]  # compares English wording
 
 
 def upload(client, room, name, data, content_type="application/octet-stream"):

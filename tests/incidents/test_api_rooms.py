@@ -6,7 +6,7 @@ from django.utils import timezone
 from incidents.models import IncidentRoom, MemberRole
 from tests.factories import add_member, add_messages, make_room, make_user
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]  # compares English wording
 
 
 def test_list_has_only_my_rooms(as_user, room, member, outsider):

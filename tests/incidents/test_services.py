@@ -9,7 +9,7 @@ from incidents.models import MemberRole, Message, MessageKind, RoomStatus
 from incidents.signals import room_resolved
 from tests.factories import add_member, make_user
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]  # compares English wording
 
 
 def timeline(room):

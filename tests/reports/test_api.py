@@ -10,7 +10,7 @@ from reports.models import Report, ReportStatus
 from reports.services import report_create
 from tests.reports.helpers import generate, read_docx
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]  # compares English wording
 
 
 def urls(room, report=None):

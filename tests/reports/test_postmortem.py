@@ -8,7 +8,7 @@ from incidents.services import room_reopen, room_resolve
 from reports import postmortem
 from reports.models import Report, ReportKind
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]  # compares English wording
 
 
 @pytest.fixture(autouse=True)
