@@ -33,6 +33,8 @@ LABELS = {
         "hours": "{h} 小時 {m} 分鐘", "minutes": "{m} 分鐘", "ongoing": "（進行中）",
         "footer": "Warroom 事件報告",
         "missing": "檔案遺失", "unreadable": "無法讀取",
+        "action_items": "後續待辦事項", "item": "事項", "assignee": "負責人", "due": "期限", "item_status": "狀態",
+        "item_states": {"open": "未完成", "done": "已完成"},
     },
     "en": {
         "title": {"incident": "Incident report", "postmortem": "Postmortem"},
@@ -51,6 +53,8 @@ LABELS = {
         "hours": "{h} h {m} min", "minutes": "{m} min", "ongoing": " (ongoing)",
         "footer": "Warroom incident report",
         "missing": "file missing", "unreadable": "could not be read",
+        "action_items": "Action items", "item": "Item", "assignee": "Owner", "due": "Due", "item_status": "Status",
+        "item_states": {"open": "Open", "done": "Done"},
     },
 }
 
@@ -130,6 +134,11 @@ def document_model(report: Report, snapshot: RoomSnapshot) -> DocumentModel:
         section_titles={k: SECTION_TITLES[language][k] for k in SECTION_KEYS},
         sections=sections, sources=sources, notes=notes, labels=lab, images=images, other_files=others,
         footer=f"{lab['footer']} · {room.title}",
+        action_items=[
+            (item.title, item.assignee or lab["none"], item.due_date or lab["none"],
+             lab["item_states"].get(item.status, item.status))
+            for item in snapshot.action_items
+        ],
     )
 
 

@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from incidents.models import MessageKind, RoomFile
-from incidents.selectors import room_members, room_timeline
+from incidents.selectors import room_action_items, room_members, room_timeline
 
 # A gap between two older messages longer than this is reported as a quiet stretch.
 QUIET_STRETCH = timedelta(minutes=30)
@@ -108,6 +108,14 @@ class FileInfo:
 
 
 @dataclass
+class ActionItemInfo:
+    title: str
+    assignee: str
+    due_date: str | None
+    status: str
+
+
+@dataclass
 class RoomSnapshot:
     room: RoomInfo
     members: list[MemberInfo]
@@ -116,6 +124,7 @@ class RoomSnapshot:
     total_messages: int
     condensed: CondensedHistory | None = None
     collected_at: datetime = field(default_factory=timezone.now)
+    action_items: list[ActionItemInfo] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return _jsonable(asdict(self))
@@ -138,6 +147,7 @@ class RoomSnapshot:
                 quiet_stretches=[QuietStretch(_dt(q["start"]), _dt(q["end"])) for q in condensed["quiet_stretches"]],
             ) if condensed else None,
             collected_at=_dt(data["collected_at"]),
+            action_items=[ActionItemInfo(**item) for item in data.get("action_items", [])],
         )
 
 
@@ -230,4 +240,11 @@ def collect_room(room, *, max_messages: int, language: str = "zh-hant") -> RoomS
             created_by=room.created_by.label if room.created_by_id else "",
         ),
         members=members, messages=recent, files=files, total_messages=total, condensed=condensed,
+        action_items=[
+            ActionItemInfo(
+                title=item.title, assignee=item.assignee.label if item.assignee_id else "",
+                due_date=item.due_date.isoformat() if item.due_date else None, status=item.status,
+            )
+            for item in room_action_items(room=room)
+        ],
     )

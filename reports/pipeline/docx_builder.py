@@ -66,6 +66,8 @@ class DocumentModel:
     images: list[ImageItem] = field(default_factory=list)
     other_files: list[tuple[str, str, str]] = field(default_factory=list)
     footer: str = ""
+    # (title, assignee, due date, status) rows of the room's follow-up work.
+    action_items: list[tuple[str, str, str, str]] = field(default_factory=list)
 
 
 class DocxBuilder:
@@ -317,6 +319,11 @@ def build_docx(model: DocumentModel, *, font_east_asia: str, font_windows: str) 
         else:
             for block in str(value).split("\n\n"):
                 builder.paragraph(block)
+
+    if model.action_items:
+        builder.heading(labels["action_items"], level=1)
+        builder.table([labels["item"], labels["assignee"], labels["due"], labels["item_status"]],
+                      [list(row) for row in model.action_items], [8.5, 3.5, 2.5, 2.0])
 
     if model.images or model.other_files:
         builder.heading(labels["attachments"], level=1)

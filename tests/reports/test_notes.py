@@ -252,3 +252,24 @@ async def test_sse_is_throttled_per_user(active_room, commander, settings, bound
     finally:
         UserRateThrottle.THROTTLE_RATES = original
     assert refused.status_code == 429 and int(refused["Retry-After"]) >= 1
+
+
+@pytest.mark.django_db
+def test_action_items_appear_in_the_report(incident, commander, member, published, django_capture_on_commit_callbacks):
+    import io
+
+    from django.core.files.storage import default_storage
+    from docx import Document
+
+    from incidents.services import action_item_create
+    from reports.services import report_request
+
+    action_item_create(room=incident, by=commander, title="新增連線池告警", assignee=member)
+    with django_capture_on_commit_callbacks(execute=True):
+        report, _ = report_request(room=incident, requested_by=commander)
+    report.refresh_from_db()
+    assert report.status == ReportStatus.COMPLETED, report.error_detail
+    document = Document(io.BytesIO(default_storage.open(report.document.name).read()))
+    assert any(p.text == "後續待辦事項" for p in document.paragraphs)
+    cells = [cell.text for table in document.tables for row in table.rows for cell in row.cells]
+    assert "新增連線池告警" in cells and "王小明 Member Wang" in cells and "未完成" in cells
