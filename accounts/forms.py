@@ -12,6 +12,10 @@ class LoginForm(AuthenticationForm):
 
     error_messages = {
         **AuthenticationForm.error_messages,
+        # Django's own wording, in Warroom's catalogue for a natural zh-Hant translation.
+        "invalid_login": _(
+            "Please enter a correct %(username)s and password. Note that both fields may be case-sensitive."
+        ),
         "throttled": _("Too many failed logins. Wait a few minutes and try again, or ask an operator."),
         "directory_unavailable": _(
             "The directory is unavailable right now; try again in a minute, or use a local account."
