@@ -126,11 +126,46 @@ class Stack:
         self.port = port
         self._spawn("uvicorn", [str(BIN / "uvicorn"), "config.asgi:application", "--host", "127.0.0.1", "--port", str(port),
                                 "--lifespan", "on", "--log-level", "warning"], self.env)
-        self._spawn("worker", [str(BIN / "celery"), "-A", "config", "worker", "--pool=threads",
-                               f"--concurrency={self.worker_concurrency}", "--loglevel=WARNING",
-                               "--without-gossip", "--without-mingle", "--without-heartbeat", "-n", "bench@%h"], self.env)
+        self.start_worker()
         wait_until(lambda: httpx.get(f"{self.url}/healthz").status_code == 200, timeout=60, what="uvicorn")
         return self
+
+    # --- helpers for scenarios ----------------------------------------------------------
+
+    bucket = "warroom-bench"
+
+    def start_worker(self, *, concurrency=None, **extra_env):
+        """(Re)start the Celery worker, with extra settings for one scenario; waits until it answers."""
+        from tests.services import celery_client, wait_until
+
+        old = self.processes.get("worker")
+        if old is not None and old.poll() is None:
+            self._stop(old)
+        env = {**self.env, **{k: str(v) for k, v in extra_env.items()}}
+        self._spawn("worker", [str(BIN / "celery"), "-A", "config", "worker", "--pool=threads",
+                               f"--concurrency={concurrency or self.worker_concurrency}", "--loglevel=WARNING",
+                               "--without-gossip", "--without-mingle", "--without-heartbeat", "-n", "bench@%h"], env)
+        client = celery_client(self.redis_url)
+        wait_until(lambda: client.send_task("warroom.ping", args=["ready"]).get(timeout=2) == "ready",
+                   timeout=60, what="celery worker")
+
+    def set_ai_latency(self, seconds):
+        from tests.fakes.ai_server import Reply
+
+        self.ai.default = Reply(headers_delay=seconds)
+
+    def s3(self):
+        import boto3
+
+        return boto3.client("s3", endpoint_url=self.s3_endpoint, region_name="us-east-1",
+                            aws_access_key_id="bench", aws_secret_access_key="bench")
+
+    def screenshot(self):
+        if not hasattr(self, "_png"):
+            from bench.seed import png
+
+            self._png = png()
+        return self._png
 
     def _spawn(self, name, args, env):
         log = open(self.log_dir / f"{name}.log", "wb")  # noqa: SIM115 - closed in __exit__

@@ -6,4 +6,6 @@ cd "$(dirname "$0")/.."
 scripts/bootstrap.sh dev
 scripts/services.sh up
 trap 'scripts/services.sh down' EXIT
+# The fan-out scenario holds 1,000 WebSockets (2,000 sockets with the server side).
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" || true
 .venv/bin/python -m bench "$@"

@@ -1,0 +1,100 @@
+"""One document build in this process, for bench/scenarios/docx.py: prints seconds, peak memory and size as JSON.
+
+``python -m bench.docx_probe warroom|bare <messages> <images>``. Peak memory is
+the growth of the peak resident set during the build (what the build itself
+needed), measured from the resident set just before it.
+"""
+
+import copy
+import io
+import json
+import os
+import resource
+import sys
+import time
+
+
+def rss_mb():
+    with open("/proc/self/statm") as handle:
+        return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def peak_mb():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def rows(messages):
+    return [{"time": f"{9 + i // 3600 % 12:02d}:{i // 60 % 60:02d}:{i % 60:02d}",
+             "event": f"王小明：檢查 edge-{i % 7} 的連線與佇列，第 {i} 則 status update after restart"}
+            for i in range(messages)]
+
+
+def warroom(messages, images):
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    import django
+
+    django.setup()
+    from bench.seed import png
+    from reports.pipeline.assemble import font_settings, labels_for
+    from reports.pipeline.docx_builder import DocumentModel, ImageItem, build_docx
+    from reports.prompts import SECTION_KEYS, SECTION_TITLES
+
+    data = png()
+    sections = {k: f"{k} 段落內容。" * 20 for k in SECTION_KEYS}
+    sections["timeline"] = rows(messages)
+    sections["participants"] = [{"name": f"成員 {i}", "role": "responder", "contribution": "處理"} for i in range(8)]
+    model = DocumentModel(
+        title="事件報告 Bench", language="zh-hant", metadata=[("事件室", "Bench")] * 10,
+        section_titles={k: SECTION_TITLES["zh-hant"][k] for k in SECTION_KEYS}, sections=sections,
+        sources={}, notes={}, labels=labels_for("zh-hant"),
+        images=[ImageItem(name=f"d{i}.png", data=data, caption=f"dashboard {i}") for i in range(images)],
+        footer="Bench",
+    )
+    fonts = font_settings()
+    base = rss_mb()
+    started = time.perf_counter()
+    out = build_docx(model, **fonts)
+    return time.perf_counter() - started, base, len(out)
+
+
+def bare(messages, images):
+    """python-docx and Pillow alone: the same table (template row copied) and the same images."""
+    from docx import Document
+    from docx.shared import Cm
+    from docx.table import _Row
+    from PIL import Image
+
+    from bench.seed import png
+
+    data = png()
+    base = rss_mb()
+    started = time.perf_counter()
+    document = Document()
+    document.add_heading("Bench", 0)
+    table = document.add_table(rows=1, cols=2)
+    table.rows[0].cells[0].text, table.rows[0].cells[1].text = "時間", "事件"
+    template = table.add_row()._tr
+    prepared = copy.deepcopy(template)
+    table._tbl.remove(template)
+    for row in rows(messages):
+        tr = copy.deepcopy(prepared)
+        table._tbl.append(tr)
+        cells = _Row(tr, table).cells  # table.rows[-1] would rebuild the row list each time
+        cells[0].text, cells[1].text = row["time"], row["event"]
+    max_px = int(15 / 2.54 * 150)
+    for _ in range(images):
+        image = Image.open(io.BytesIO(data))
+        image = image.resize((max_px, round(image.height * max_px / image.width)), Image.LANCZOS)
+        buffer = io.BytesIO()
+        image.save(buffer, "PNG", compress_level=1)
+        document.add_picture(io.BytesIO(buffer.getvalue()), width=Cm(15))
+    out = io.BytesIO()
+    document.save(out)
+    return time.perf_counter() - started, base, len(out.getvalue())
+
+
+if __name__ == "__main__":
+    kind, messages, images = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+    seconds, base, size = (warroom if kind == "warroom" else bare)(messages, images)
+    print(json.dumps({"seconds": round(seconds, 3), "peak_mb": round(peak_mb() - base, 1),
+                      "size_mb": round(size / 2**20, 2)}))
