@@ -206,9 +206,13 @@ def finish_sections(report_id) -> bool:
         if any(k not in steps or steps[k].status not in (StepStatus.COMPLETED, StepStatus.FAILED)
                for k in SECTION_KEYS):
             return False
+        # No join in the claim: Django would update through "id IN (subquery)", which PostgreSQL
+        # does not re-check after a concurrent claim commits, so two sections finishing together
+        # both claimed the stage and sent assemble_document twice.
+        if not Report.objects.filter(id=report_id, status=ReportStatus.GENERATING_CONTENT).exists():
+            return False
         claimed = ReportStep.objects.filter(
             report_id=report_id, key="generate_content", status=StepStatus.RUNNING,
-            report__status=ReportStatus.GENERATING_CONTENT,
         ).update(status=StepStatus.COMPLETED, finished_at=timezone.now())
         if not claimed:
             return False
