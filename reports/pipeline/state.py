@@ -119,8 +119,10 @@ def claim_stage(report_id, stage: Stage) -> Report:
         # The previous stage must have finished, not merely started.
         previous_key = STAGE_ORDER[STAGE_ORDER.index(stage.key) - 1]
         claimed = claimed.filter(steps__key=previous_key, steps__status=StepStatus.COMPLETED)
+    # The status is repeated outside the subquery so that PostgreSQL re-checks it when a
+    # concurrent claim of the same stage commits first (the subquery alone is not re-checked).
     if stage.previous != stage.running and Report.objects.filter(
-        id__in=claimed.values("id")
+        id__in=claimed.values("id"), status=stage.previous
     ).update(**updates):
         return Report.objects.select_related("room", "requested_by").get(id=report_id)
     report = Report.objects.select_related("room", "requested_by").filter(id=report_id).first()
