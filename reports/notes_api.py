@@ -9,7 +9,7 @@ or ``data: [ERROR] <message>``.
 import asyncio
 from types import SimpleNamespace
 
-from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.http import Http404, JsonResponse, StreamingHttpResponse
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -118,7 +118,7 @@ async def _relay(layer, channel, group, report_id):
             try:
                 message = await asyncio.wait_for(layer.receive(channel), POLL_SECONDS)
             except asyncio.TimeoutError:
-                final = await sync_to_async(_final_event)(report_id)
+                final = await database_sync_to_async(_final_event)(report_id)
                 if final is not None:
                     kind, text = final
                     if kind == "done":
@@ -155,13 +155,13 @@ async def _relay(layer, channel, group, report_id):
     responses={(200, "text/event-stream"): OpenApiResponse(description="data: chunks, then data: [DONE] or data: [ERROR] <message>")},
 )
 async def notes_stream(request, room_id):
-    user = await sync_to_async(_authenticate)(request)
+    user = await database_sync_to_async(_authenticate)(request)
     if user is None:
         return JsonResponse(error_body("not_authenticated", "Authentication credentials were not provided."), status=401)
-    room = await sync_to_async(room_get_for_user)(user=user, room_id=room_id)
+    room = await database_sync_to_async(room_get_for_user)(user=user, room_id=room_id)
     if room is None:
         return JsonResponse(error_body("not_found", "Not found."), status=404)
-    wait = await sync_to_async(_throttle_wait)(user, request)
+    wait = await database_sync_to_async(_throttle_wait)(user, request)
     if wait is not None:
         response = JsonResponse(error_body("throttled", f"Too many note streams; try again in {int(wait) + 1} s."), status=429)
         response["Retry-After"] = str(int(wait) + 1)
@@ -172,7 +172,7 @@ async def notes_stream(request, room_id):
     # Listen before starting, so that not even the first token is missed.
     await layer.group_add(group, channel)
     try:
-        report, _ = await sync_to_async(notes_request)(room=room, requested_by=user)
+        report, _ = await database_sync_to_async(notes_request)(room=room, requested_by=user)
     except Exception:
         await layer.group_discard(group, channel)
         raise

@@ -140,10 +140,14 @@ def background_writer(monkeypatch):
     threads = []
 
     def run(report_id):
+        from django.db import connection
+
         try:
             notes.write_notes(report_id)
         except Exception:  # noqa: BLE001, S110 - a worker logs it; the report already says failed
             pass
+        finally:
+            connection.close()
 
     def start(report_id):
         thread = threading.Thread(target=run, args=(str(report_id),))
