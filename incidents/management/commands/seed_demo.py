@@ -8,11 +8,13 @@ import math
 import random
 from datetime import timedelta
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.files.base import ContentFile
 from django.core.management.base import BaseCommand
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 from PIL import Image, ImageDraw
 
 from incidents.files import thumbnail_png
@@ -31,19 +33,19 @@ PEOPLE = [
 
 # (minutes after opening, sender, kind, body): ~40 lines over 90 minutes.
 RESOLVED_TIMELINE = [
-    (0, "alice", "system", "陳愛麗 Alice Chen opened the room"),
+    (0, "alice", "system", ("opened", {"who": "alice"})),
     (1, "alice", "text", "監控告警：mail-gw-01 SMTP 佇列超過 5,000 封，外寄信件延遲。"),
     (2, "alice", "text", "Customers report outbound mail stuck since 09:40."),
-    (3, "alice", "system", "王小明 Bob Wang joined as responder"),
+    (3, "alice", "system", ("joined", {"who": "bob", "role": MemberRole.RESPONDER})),
     (4, "bob", "text", "收到，我先看 mail-gw-01 的系統資源。"),
     (6, "bob", "text", "CPU 98%, disk /var/spool at 97% full."),
     (7, "alice", "text", "Severity raised: 影響全公司外寄郵件。"),
-    (8, "alice", "system", "陳愛麗 Alice Chen changed severity from SEV3 to SEV2"),
+    (8, "alice", "system", ("severity", {"who": "alice", "old": "SEV3", "new": "SEV2"})),
     (10, "bob", "text", "Spool directory has 48 GB of deferred messages; most from one internal sender."),
     (12, "alice", "text", "是哪個寄件者？可能是行銷系統的批次寄送。"),
     (13, "bob", "text", "Yes, newsletter@corp — a batch job retried in a loop after a DNS failure."),
     (15, "alice", "text", "先暫停行銷系統的排程，我聯絡行銷部。"),
-    (17, "operator", "system", "值班主管 Operator joined as observer"),
+    (17, "operator", "system", ("joined", {"who": "operator", "role": MemberRole.OBSERVER})),
     (18, "operator", "text", "Please post an update for the service desk every 15 minutes."),
     (20, "alice", "text", "Service desk 公告已發布：外寄郵件延遲，工程師處理中。"),
     (22, "bob", "text", "Paused the campaign scheduler. Queue growth stopped at 51,230."),
@@ -52,7 +54,7 @@ RESOLVED_TIMELINE = [
     (28, "bob", "text", "Config management; the change to retire 10.0.8.53 missed this host."),
     (31, "bob", "text", "Updated /etc/resolv.conf to the current resolvers; dig works again."),
     (33, "alice", "text", "截圖：佇列長度開始下降。"),
-    (34, "alice", "system", "queue-dashboard.png uploaded"),
+    (34, "alice", "system", ("uploaded", {"who": "alice", "name": "queue-dashboard.png"})),
     (36, "bob", "text", "Flushing deferred queue in batches of 2,000 to avoid rate limits at the provider."),
     (40, "alice", "text", "第一批 2,000 封已送達，對方伺服器沒有退信。"),
     (45, "bob", "text", "Queue at 38,000 and falling ~1,500/min."),
@@ -69,16 +71,32 @@ RESOLVED_TIMELINE = [
     (83, "bob", "text", "Opened CHG-2291 to audit every host for the retired resolver."),
     (86, "alice", "text", "Root cause: stale DNS resolver + retry loop in the campaign sender."),
     (88, "alice", "text", "準備結案，事件報告稍後產生。"),
-    (90, "alice", "status", "Resolved after 90 min"),
+    (90, "alice", "status", ("resolved", {"who": "alice", "minutes": 90})),
 ]
 
 ACTIVE_TIMELINE = [
-    (0, "bob", "system", "王小明 Bob Wang opened the room"),
+    (0, "bob", "system", ("opened", {"who": "bob"})),
     (2, "bob", "text", "VPN 使用者回報延遲超過 300 ms，主要在新竹辦公室。"),
-    (5, "alice", "system", "陳愛麗 Alice Chen joined as responder"),
+    (5, "alice", "system", ("joined", {"who": "alice", "role": MemberRole.RESPONDER})),
     (6, "alice", "text", "Checking the Hsinchu uplink; packet loss 4% on the ISP link."),
     (9, "bob", "text", "已開 ISP 障礙單 #88213，等待回覆。"),
 ]
+
+
+def system_line(users, event, values) -> str:
+    """A timeline event worded exactly as the room services word it, in the site's language."""
+    values = {**values, "who": str(users[values["who"]])}
+    if "role" in values:
+        values["role"] = MemberRole(values["role"]).label
+    with translation.override(settings.LANGUAGE_CODE):
+        template = {
+            "opened": _("%(who)s opened the room"),
+            "joined": _("%(who)s joined as %(role)s"),
+            "severity": _("%(who)s changed severity from %(old)s to %(new)s"),
+            "uploaded": _("%(name)s uploaded by %(who)s"),
+            "resolved": _("%(who)s resolved the room after %(minutes)d min"),
+        }[event]
+        return template % values
 
 
 def screenshot_png() -> bytes:
@@ -150,7 +168,7 @@ class Command(BaseCommand):
                 room=room,
                 sender=None if kind != MessageKind.TEXT else users[sender],
                 kind=kind,
-                body=body,
+                body=body if kind == MessageKind.TEXT else system_line(users, *body),
                 created_at=room.created_at + timedelta(minutes=minute, seconds=index % 3 * 11),
             )
             for index, (minute, sender, kind, body) in enumerate(lines)
