@@ -1,13 +1,16 @@
 """What the AI writers are told: the system prompt, the sections' JSON schema, and the room data.
 
 Traditional Chinese is the default report language; English is available.
-Every writer answers with one JSON object holding the six sections; the
-content stage extracts, validates and (once) repairs that answer.
+Every writer answers with one JSON object holding the six sections of the
+report's kind (``sections_for(kind)``: the incident report's or the
+postmortem's); the content stage extracts, validates and (once) repairs it.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from reports.pipeline.collect import RoomSnapshot
@@ -45,8 +48,8 @@ def normalize_language(language: str | None) -> str:
     return "zh-hant"
 
 
-def section_title(key: str, language: str) -> str:
-    return SECTION_TITLES[normalize_language(language)][key]
+def section_title(key: str, language: str, kind: str = "incident") -> str:
+    return sections_for(kind).title(key, language)
 
 
 def json_schema(keys: list[str] | None = None) -> dict:
@@ -136,6 +139,8 @@ LABELS = {
         "total": "訊息總數", "quiet": "安靜時段", "image": "圖片", "said": "則",
         "write_all": "請撰寫全部六個段落：{keys}。",
         "write_some": "只撰寫下列段落：{keys}。JSON 物件只包含這些鍵。",
+        "action_items": "事件室行動項目", "owner": "負責人", "due": "期限", "unassigned": "待指派",
+        "no_due": "未定", "item_states": {"open": "未完成", "done": "已完成"},
     },
     "en": {
         "room": "Incident", "members": "Members", "timeline": "Timeline", "older": "Older messages in brief",
@@ -145,6 +150,8 @@ LABELS = {
         "total": "Messages in total", "quiet": "Quiet stretches", "image": "image", "said": "messages",
         "write_all": "Write all six sections: {keys}.",
         "write_some": "Write only these sections: {keys}. The JSON object holds only these keys.",
+        "action_items": "Action items recorded in the room", "owner": "owner", "due": "due",
+        "unassigned": "to be assigned", "no_due": "not set", "item_states": {"open": "open", "done": "done"},
     },
 }
 
@@ -207,13 +214,31 @@ def format_room(snapshot: RoomSnapshot, language: str) -> str:
     return "\n".join(lines)
 
 
-def user_prompt(snapshot: RoomSnapshot, language: str, keys: list[str] | None = None) -> str:
+def format_action_items(snapshot: RoomSnapshot, language: str) -> str:
+    """The room's action items as a headed list ("" when it has none)."""
+    lab = LABELS[normalize_language(language)]
+    if not snapshot.action_items:
+        return ""
+    lines = [f"## {lab['action_items']}"]
+    for item in snapshot.action_items:
+        state = lab["item_states"].get(item.status, item.status)
+        lines.append(f"- {item.title} ({lab['owner']}: {item.assignee or lab['unassigned']}, "
+                     f"{lab['due']}: {item.due_date or lab['no_due']}, {state})")
+    return "\n".join(lines)
+
+
+def user_prompt(snapshot: RoomSnapshot, language: str, keys: list[str] | None = None, kind: str = "incident") -> str:
+    """The room data and the task. A kind that writes action items also gets the room's own action items."""
     language = normalize_language(language)
     lab = LABELS[language]
-    keys = keys or SECTION_KEYS
-    names = ", ".join(f"{k} ({SECTION_TITLES[language][k]})" for k in keys)
-    task = (lab["write_all"] if keys == SECTION_KEYS else lab["write_some"]).format(keys=names)
-    return f"{format_room(snapshot, language)}\n\n## {lab['task']}\n{task}"
+    sections = sections_for(kind)
+    keys = keys or sections.keys
+    names = ", ".join(f"{k} ({sections.title(k, language)})" for k in keys)
+    task = (lab["write_all"] if list(keys) == sections.keys else lab["write_some"]).format(keys=names)
+    room = format_room(snapshot, language)
+    if "action_items" in sections.keys and snapshot.action_items:
+        room += "\n\n" + format_action_items(snapshot, language)
+    return f"{room}\n\n## {lab['task']}\n{task}"
 
 
 def repair_prompt(answer: str, problems: list[str], language: str, keys: list[str]) -> str:
@@ -227,8 +252,7 @@ def repair_prompt(answer: str, problems: list[str], language: str, keys: list[st
 
 
 # --- Postmortem (kind "postmortem"): its own sections and instructions -------------------------
-# The pipeline picks them by kind: section_keys_for(report.kind), and for the system prompt
-# postmortem_system_prompt(language) in place of system_prompt(language, keys).
+# Every stage picks its sections by kind through sections_for(report.kind) (defined below).
 
 POSTMORTEM_SECTION_KEYS = ["impact", "root_cause", "timeline", "went_well", "went_badly", "action_items"]
 POSTMORTEM_SECTION_TITLES = {
@@ -258,11 +282,10 @@ POSTMORTEM_SYSTEM_PROMPT = {
 }
 
 
-def section_keys_for(kind: str) -> list[str]:
-    return POSTMORTEM_SECTION_KEYS if kind == "postmortem" else SECTION_KEYS
+def postmortem_json_schema(keys: list[str] | None = None) -> dict:
+    """The JSON schema of a postmortem answer (all six sections unless ``keys`` names fewer)."""
+    keys = keys or POSTMORTEM_SECTION_KEYS
 
-
-def postmortem_json_schema() -> dict:
     def rows(fields):
         return {"type": "array", "items": {"type": "object", "required": fields,
                                            "properties": {f: {"type": "string"} for f in fields}}}
@@ -271,10 +294,47 @@ def postmortem_json_schema() -> dict:
                   for key in POSTMORTEM_SECTION_KEYS}
     for key, fields in POSTMORTEM_LIST_SECTIONS.items():
         properties[key] = {**rows(fields), "description": properties[key]["description"]}
-    return {"type": "object", "required": list(POSTMORTEM_SECTION_KEYS), "properties": properties,
+    return {"type": "object", "required": list(keys), "properties": {k: properties[k] for k in keys},
             "additionalProperties": False}
 
 
-def postmortem_system_prompt(language: str) -> str:
+def postmortem_system_prompt(language: str, keys: list[str] | None = None) -> str:
     return POSTMORTEM_SYSTEM_PROMPT[normalize_language(language)].format(
-        schema=json.dumps(postmortem_json_schema(), ensure_ascii=False, indent=1))
+        schema=json.dumps(postmortem_json_schema(keys), ensure_ascii=False, indent=1))
+
+
+# --- What each kind of report is made of ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SectionSet:
+    """The sections of one kind of report: keys in order, titles per language, the fields of its tables."""
+
+    kind: str
+    keys: list[str]
+    titles: dict[str, dict[str, str]]
+    list_fields: dict[str, list[str]]
+    prompt: Callable[[str, list[str] | None], str]  # (language, keys) -> the system prompt
+
+    def title(self, key: str, language: str) -> str:
+        return self.titles[normalize_language(language)][key]
+
+    def titles_in(self, language: str) -> dict[str, str]:
+        return {key: self.title(key, language) for key in self.keys}
+
+    def system_prompt(self, language: str, keys: list[str] | None = None) -> str:
+        return self.prompt(language, keys)
+
+
+INCIDENT_SECTIONS = SectionSet("incident", SECTION_KEYS, SECTION_TITLES, LIST_SECTIONS, system_prompt)
+POSTMORTEM_SECTIONS = SectionSet("postmortem", POSTMORTEM_SECTION_KEYS, POSTMORTEM_SECTION_TITLES,
+                                 POSTMORTEM_LIST_SECTIONS, postmortem_system_prompt)
+
+
+def sections_for(kind: str | None) -> SectionSet:
+    """The sections a report of ``kind`` is written with (the incident report's for any other kind)."""
+    return POSTMORTEM_SECTIONS if kind == "postmortem" else INCIDENT_SECTIONS
+
+
+def section_keys_for(kind: str) -> list[str]:
+    return sections_for(kind).keys

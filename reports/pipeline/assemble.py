@@ -11,7 +11,7 @@ from django.utils import timezone
 from reports.models import Report
 from reports.pipeline.collect import RoomSnapshot
 from reports.pipeline.docx_builder import MAX_IMAGE_BYTES, DocumentModel, ImageItem, human_size
-from reports.prompts import SECTION_KEYS, SECTION_TITLES, local, normalize_language
+from reports.prompts import local, normalize_language, sections_for
 
 logger = logging.getLogger(__name__)
 
@@ -31,10 +31,11 @@ LABELS = {
         "error_section": "（本節撰寫失敗：{error}）",
         "fallback": "AI 撰寫失敗，改由離線撰寫器產生本報告。原因：{reason}",
         "hours": "{h} 小時 {m} 分鐘", "minutes": "{m} 分鐘", "ongoing": "（進行中）",
-        "footer": "Warroom 事件報告",
+        "footer": "Warroom 事件報告", "footer_postmortem": "Warroom 事後檢討報告",
         "missing": "檔案遺失", "unreadable": "無法讀取",
         "action_items": "後續待辦事項", "item": "事項", "assignee": "負責人", "due": "期限", "item_status": "狀態",
         "item_states": {"open": "未完成", "done": "已完成"},
+        "action": "行動", "owner": "負責人",
     },
     "en": {
         "title": {"incident": "Incident report", "postmortem": "Postmortem"},
@@ -51,10 +52,11 @@ LABELS = {
         "error_section": "(This section could not be written: {error})",
         "fallback": "The AI could not write this report, so the offline writer did. Reason: {reason}",
         "hours": "{h} h {m} min", "minutes": "{m} min", "ongoing": " (ongoing)",
-        "footer": "Warroom incident report",
+        "footer": "Warroom incident report", "footer_postmortem": "Warroom postmortem",
         "missing": "file missing", "unreadable": "could not be read",
         "action_items": "Action items", "item": "Item", "assignee": "Owner", "due": "Due", "item_status": "Status",
         "item_states": {"open": "Open", "done": "Done"},
+        "action": "Action", "owner": "Owner",
     },
 }
 
@@ -90,14 +92,15 @@ def document_model(report: Report, snapshot: RoomSnapshot) -> DocumentModel:
     sections = content.get("sections") or {}
     sources = content.get("sources") or {}
     notes = dict(content.get("notes") or {})
-    for key in SECTION_KEYS:
+    kind = sections_for(report.kind)
+    for key in kind.keys:
         if key in notes:
             notes[key] = lab["error_section"].format(error=notes[key])
         elif sources.get(key) in ("offline", "offline-fallback") and report.provider not in ("offline",
                                                                                              "offline-fallback"):
             notes[key] = lab["offline_section"]
     if report.provider == "offline-fallback" and report.fallback_reason:
-        notes["summary"] = lab["fallback"].format(reason=report.fallback_reason)
+        notes[kind.keys[0]] = lab["fallback"].format(reason=report.fallback_reason)
     requested_by = report.requested_by.label if report.requested_by_id else lab["none"]
     metadata = [
         (lab["room"], room.title),
@@ -131,10 +134,12 @@ def document_model(report: Report, snapshot: RoomSnapshot) -> DocumentModel:
     return DocumentModel(
         title=report.title or report_title(kind=report.kind, room_title=room.title, language=language),
         language=language, metadata=metadata,
-        section_titles={k: SECTION_TITLES[language][k] for k in SECTION_KEYS},
+        section_titles=kind.titles_in(language), list_fields=kind.list_fields,
         sections=sections, sources=sources, notes=notes, labels=lab, images=images, other_files=others,
-        footer=f"{lab['footer']} · {room.title}",
-        action_items=[
+        footer=f"{lab.get(f'footer_{report.kind}', lab['footer'])} · {room.title}",
+        # A postmortem's own action_items section is the room's action items (the writers are given them),
+        # so the separate table is for the other kinds.
+        action_items=[] if "action_items" in kind.keys else [
             (item.title, item.assignee or lab["none"], item.due_date or lab["none"],
              lab["item_states"].get(item.status, item.status))
             for item in snapshot.action_items

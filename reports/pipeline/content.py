@@ -1,4 +1,7 @@
-"""Stage 2: the six sections, from the configured writer, checked against the schema.
+"""Stage 2: the six sections of the report's kind, from the configured writer, checked against the schema.
+
+The kind (``sections_for(report.kind)``) decides the keys, the system prompt and
+which sections are tables: an incident report or a postmortem.
 
 The answer is extracted even when wrapped in ``` fences or prose, validated,
 repaired once by asking the writer again, and any section still missing is
@@ -26,7 +29,7 @@ from reports.llm import (
     get_client,
 )
 from reports.pipeline.collect import RoomSnapshot
-from reports.prompts import LIST_SECTIONS, SECTION_KEYS, repair_prompt, system_prompt, user_prompt
+from reports.prompts import LIST_SECTIONS, SectionSet, repair_prompt, sections_for, user_prompt
 
 FENCE = re.compile(r"```(?:json|JSON)?\s*(.*?)```", re.DOTALL)
 
@@ -66,8 +69,12 @@ def _clean_text(value) -> str | None:
     return value.strip()
 
 
-def validate_sections(data, keys: list[str]) -> tuple[dict, list[str]]:
-    """The sections of ``data`` that match the schema, and what is wrong with the rest."""
+def validate_sections(data, keys: list[str], list_fields: dict | None = None) -> tuple[dict, list[str]]:
+    """The sections of ``data`` that match the schema, and what is wrong with the rest.
+
+    ``list_fields`` names the table sections and their fields (the incident report's by default).
+    """
+    list_fields = LIST_SECTIONS if list_fields is None else list_fields
     if not isinstance(data, dict):
         return {}, ["the answer is not a JSON object"]
     valid, problems = {}, []
@@ -76,8 +83,8 @@ def validate_sections(data, keys: list[str]) -> tuple[dict, list[str]]:
         if value is None:
             problems.append(f"'{key}' is missing")
             continue
-        if key in LIST_SECTIONS:
-            fields = LIST_SECTIONS[key]
+        if key in list_fields:
+            fields = list_fields[key]
             if not isinstance(value, list) or not value:
                 problems.append(f"'{key}' must be a non-empty array of objects with {', '.join(fields)}")
                 continue
@@ -113,10 +120,11 @@ def _backoff() -> float:
     return float(getattr(settings, "AI_RETRY_BACKOFF_SECONDS", 1.0))
 
 
-def _request(snapshot: RoomSnapshot, snapshot_dict: dict, language: str, keys: list[str], report_id) -> LLMRequest:
+def _request(snapshot: RoomSnapshot, snapshot_dict: dict, language: str, keys: list[str], report_id,
+             sections: SectionSet) -> LLMRequest:
     return LLMRequest(
-        system=system_prompt(language, keys), prompt=user_prompt(snapshot, language, keys), language=language,
-        sections=list(keys), snapshot=snapshot_dict, user=f"warroom-report-{report_id}",
+        system=sections.system_prompt(language, keys), prompt=user_prompt(snapshot, language, keys, sections.kind),
+        language=language, sections=list(keys), snapshot=snapshot_dict, user=f"warroom-report-{report_id}",
     )
 
 
@@ -169,21 +177,23 @@ def fallback_reason_for(error: LLMError) -> str:
            f"the offline writer wrote the report."
 
 
-def write_sections(snapshot_dict: dict, language: str, *, keys: list[str] | None = None, report_id="",
-                   provider: str | None = None, deadline: float | None = None, fallback: bool = True) -> WriteOutcome:
-    """Write ``keys`` (default all six) with the configured writer, repair once, fill gaps offline.
+def write_sections(snapshot_dict: dict, language: str, *, keys: list[str] | None = None, kind: str = "incident",
+                   report_id="", provider: str | None = None, deadline: float | None = None,
+                   fallback: bool = True) -> WriteOutcome:
+    """Write ``keys`` (default all six of ``kind``) with the configured writer, repair once, fill gaps offline.
 
     Raises :class:`LLMAuthError` / :class:`LLMBadRequest` for failures that must
     fail the report; everything else ends in sections. With ``fallback=False``
     (parallel sections) a retryable failure that outlasts the retries is raised
     too, with the bookkeeping attached as ``exc.outcome``.
     """
-    keys = list(keys or SECTION_KEYS)
+    sections = sections_for(kind)
+    keys = list(keys or sections.keys)
     provider = provider or configured_provider()
     snapshot = RoomSnapshot.from_dict(snapshot_dict)
     outcome = WriteOutcome()
     client = get_client(provider)
-    request = _request(snapshot, snapshot_dict, language, keys, report_id)
+    request = _request(snapshot, snapshot_dict, language, keys, report_id, sections)
     started = time.monotonic()
     max_retries = 0 if provider == "offline" else settings.AI_MAX_RETRIES
     try:
@@ -204,7 +214,7 @@ def write_sections(snapshot_dict: dict, language: str, *, keys: list[str] | None
     outcome.calls.append(("ai", _ai_detail(request, result, started), True))
     outcome.provider = provider
     outcome.account(result)
-    valid, problems = validate_sections(extract_json(result.text), keys)
+    valid, problems = validate_sections(extract_json(result.text), keys, sections.list_fields)
     for key, value in valid.items():
         outcome.sections[key] = value
         outcome.sources[key] = provider
@@ -226,7 +236,7 @@ def write_sections(snapshot_dict: dict, language: str, *, keys: list[str] | None
         else:
             outcome.calls.append(("repair", _ai_detail(repair, fixed, started), True))
             outcome.account(fixed)
-            again, _ = validate_sections(extract_json(fixed.text), missing)
+            again, _ = validate_sections(extract_json(fixed.text), missing, sections.list_fields)
             for key, value in again.items():
                 outcome.sections[key] = value
                 outcome.sources[key] = provider

@@ -26,6 +26,8 @@ from docx.table import _Row
 from lxml import etree
 from PIL import Image, UnidentifiedImageError
 
+from reports.prompts import LIST_SECTIONS
+
 logger = logging.getLogger(__name__)
 
 MAX_IMAGE_WIDTH_CM = 15.0
@@ -35,6 +37,9 @@ MAX_IMAGE_BYTES = 30 * 1024 * 1024
 _XML_UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 ACCENT = RGBColor(0x1F, 0x3A, 0x5F)
 HEADER_FILL = "DCE6F2"
+TEXT_WIDTH_CM = 16.5
+# Column widths (cm) of the table sections; any other table section splits the width evenly.
+COLUMN_WIDTHS = {"timeline": [3.6, 12.9], "participants": [4.2, 3.0, 9.3], "action_items": [9.5, 3.8, 3.2]}
 
 
 def xml_safe(value) -> str:
@@ -68,6 +73,9 @@ class DocumentModel:
     footer: str = ""
     # (title, assignee, due date, status) rows of the room's follow-up work.
     action_items: list[tuple[str, str, str, str]] = field(default_factory=list)
+    # The sections shown as tables: key -> the fields of a row (headers are labels[field]); the
+    # incident report's unless the assemble stage gives the report kind's.
+    list_fields: dict[str, list[str]] = field(default_factory=lambda: dict(LIST_SECTIONS))
 
 
 class DocxBuilder:
@@ -311,11 +319,10 @@ def build_docx(model: DocumentModel, *, font_east_asia: str, font_windows: str) 
             builder.note(model.notes[key])
         if value is None:
             continue
-        if key == "timeline":
-            builder.table([labels["time"], labels["event"]], [[r["time"], r["event"]] for r in value], [3.6, 12.9])
-        elif key == "participants":
-            builder.table([labels["name"], labels["role"], labels["contribution"]],
-                          [[r["name"], r["role"], r["contribution"]] for r in value], [4.2, 3.0, 9.3])
+        fields = model.list_fields.get(key)
+        if fields:
+            widths = COLUMN_WIDTHS.get(key) or [TEXT_WIDTH_CM / len(fields)] * len(fields)
+            builder.table([labels[f] for f in fields], [[r[f] for f in fields] for r in value], widths)
         else:
             for block in str(value).split("\n\n"):
                 builder.paragraph(block)

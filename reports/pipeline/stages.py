@@ -25,7 +25,7 @@ from reports.pipeline.collect import EmptyRoom, RoomSnapshot, collect_room
 from reports.pipeline.content import WriteOutcome, write_sections
 from reports.pipeline.docx_builder import build_docx
 from reports.pipeline.state import STAGES, ReportFailure, StageSkipped, progress, step_finish, step_start
-from reports.prompts import SECTION_KEYS, normalize_language, section_title
+from reports.prompts import normalize_language, sections_for
 
 logger = logging.getLogger(__name__)
 
@@ -106,18 +106,20 @@ def generate_content(report_id, *, deadline: float | None = None, inline: bool =
     snapshot = _snapshot_of(report)
     if settings.REPORT_SECTION_MODE == "parallel":
         return _dispatch_sections(report, inline=inline, deadline=deadline)
+    sections = sections_for(report.kind)
     try:
-        outcome = write_sections(snapshot, language, report_id=report.id, provider=provider, deadline=deadline)
+        outcome = write_sections(snapshot, language, kind=report.kind, report_id=report.id, provider=provider,
+                                 deadline=deadline)
     except (LLMAuthError, LLMBadRequest) as exc:
         _record_calls(report, parent, getattr(exc, "outcome", WriteOutcome()), prefix=stage.key)
         raise _fail_for(exc, language) from exc
     _record_calls(report, parent, outcome, prefix=stage.key)
     with transaction.atomic():
-        for index, key in enumerate(SECTION_KEYS, start=1):
-            section = step_start(report, f"{stage.key}.section.{key}", label=section_title(key, language),
+        for index, key in enumerate(sections.keys, start=1):
+            section = step_start(report, f"{stage.key}.section.{key}", label=sections.title(key, language),
                                  parent=parent)
             step_finish(section, source=outcome.sources.get(key, ""))
-            progress(report, step=section_title(key, language), percent=25 + index * 7)
+            progress(report, step=sections.title(key, language), percent=25 + index * 7)
         _save_content(report, outcome.content(), provider=outcome.provider, fallback_reason=outcome.fallback_reason,
                       outcome=outcome)
         step_finish(parent, provider=outcome.provider, fallback_reason=outcome.fallback_reason)
@@ -140,11 +142,12 @@ def _section_key(key: str) -> str:
 
 
 def _dispatch_sections(report: Report, *, inline: bool, deadline: float | None) -> bool:
+    keys = sections_for(report.kind).keys
     finished = set(
-        ReportStep.objects.filter(report=report, key__in=[_section_key(k) for k in SECTION_KEYS],
+        ReportStep.objects.filter(report=report, key__in=[_section_key(k) for k in keys],
                                   status__in=[StepStatus.COMPLETED, StepStatus.FAILED]).values_list("key", flat=True)
     )
-    todo = [k for k in SECTION_KEYS if _section_key(k) not in finished]
+    todo = [k for k in keys if _section_key(k) not in finished]
     if inline:
         for key in todo:
             write_section(report.id, key, deadline=deadline)
@@ -163,15 +166,16 @@ def write_section(report_id, key: str, *, deadline: float | None = None) -> None
     if report is None:
         raise StageSkipped(f"report {report_id} is not writing content")
     language = normalize_language(report.language)
+    sections = sections_for(report.kind)
     parent = ReportStep.objects.get(report=report, key="generate_content")
     existing = ReportStep.objects.filter(report=report, key=_section_key(key)).first()
     if existing and existing.status in (StepStatus.COMPLETED, StepStatus.FAILED):
         return
-    step = step_start(report, _section_key(key), label=section_title(key, language), parent=parent)
+    step = step_start(report, _section_key(key), label=sections.title(key, language), parent=parent)
     provider = configured_provider()
     started = time.monotonic()
     try:
-        outcome = write_sections(_snapshot_of(report), language, keys=[key], report_id=report.id,
+        outcome = write_sections(_snapshot_of(report), language, keys=[key], kind=report.kind, report_id=report.id,
                                  provider=provider, deadline=deadline, fallback=False)
     except (LLMAuthError, LLMBadRequest) as exc:
         _record_calls(report, step, getattr(exc, "outcome", WriteOutcome()), prefix=_section_key(key))
@@ -193,18 +197,19 @@ def write_section(report_id, key: str, *, deadline: float | None = None) -> None
                     seconds=round(time.monotonic() - started, 3))
     done = ReportStep.objects.filter(report=report, key__startswith="generate_content.section.",
                                      status__in=[StepStatus.COMPLETED, StepStatus.FAILED]).count()
-    progress(report, step=section_title(key, language), percent=25 + round(45 * done / len(SECTION_KEYS)))
+    progress(report, step=sections.title(key, language), percent=25 + round(45 * done / len(sections.keys)))
 
 
 def finish_sections(report_id) -> bool:
     """The fan-in: when every section step has finished, merge them and complete the stage (exactly once)."""
+    keys = sections_for(Report.objects.values_list("kind", flat=True).get(id=report_id)).keys
     with transaction.atomic():
         steps = {
             s.key.rsplit(".", 1)[-1]: s
-            for s in ReportStep.objects.filter(report_id=report_id, key__in=[_section_key(k) for k in SECTION_KEYS])
+            for s in ReportStep.objects.filter(report_id=report_id, key__in=[_section_key(k) for k in keys])
         }
         if any(k not in steps or steps[k].status not in (StepStatus.COMPLETED, StepStatus.FAILED)
-               for k in SECTION_KEYS):
+               for k in keys):
             return False
         # No join in the claim: Django would update through "id IN (subquery)", which PostgreSQL
         # does not re-check after a concurrent claim commits, so two sections finishing together
@@ -219,7 +224,7 @@ def finish_sections(report_id) -> bool:
         report = Report.objects.get(id=report_id)
         sections, sources, notes = {}, {}, {}
         outcome = WriteOutcome()
-        for key in SECTION_KEYS:
+        for key in keys:
             detail = steps[key].detail or {}
             if steps[key].status == StepStatus.COMPLETED:
                 sections[key] = detail["content"]
@@ -231,7 +236,7 @@ def finish_sections(report_id) -> bool:
             outcome.completion_tokens += int(detail.get("completion_tokens") or 0)
             outcome.message_id = detail.get("message_id") or outcome.message_id
             outcome.conversation_id = detail.get("conversation_id") or outcome.conversation_id
-        failed = [k for k in SECTION_KEYS if k in notes]
+        failed = [k for k in keys if k in notes]
         reason = f"{len(failed)} section(s) could not be written: {', '.join(failed)}" if failed else ""
         _save_content(report, {"sections": sections, "sources": sources, "notes": notes},
                       provider=configured_provider(), fallback_reason=reason, outcome=outcome)
