@@ -15,12 +15,8 @@ class ReportsConfig(AppConfig):
         post_migrate.connect(ensure_schedule_after_migrate, sender=self, dispatch_uid="reports.daily_schedule")
 
         from incidents.signals import room_resolved
-        from reports.postmortem import on_room_resolved
+        from reports.receivers import on_room_resolved
 
-        # Long incidents get a postmortem; the decision goes to the room's timeline.
-        room_resolved.connect(on_room_resolved, dispatch_uid="reports.postmortem")
-
-        from reports.notes import on_room_resolved as write_ticket_notes
-
-        # Every resolution gets ticket notes, streamed to the room.
-        room_resolved.connect(write_ticket_notes, dispatch_uid="reports.notes")
+        # Every resolution gets ticket notes, streamed to the room, and long incidents a
+        # postmortem (the decision goes to the room's timeline); both from a worker.
+        room_resolved.connect(on_room_resolved, dispatch_uid="reports.after_resolve")

@@ -277,3 +277,21 @@ def test_action_items_appear_in_the_report(incident, commander, member, publishe
     assert any(p.text == "後續待辦事項" for p in document.paragraphs)
     cells = [cell.text for table in document.tables for row in table.rows for cell in row.cells]
     assert "新增連線池告警" in cells and "王小明 Member Wang" in cells and "未完成" in cells
+
+
+@pytest.mark.django_db
+def test_follow_ups_run_inline_when_the_broker_refuses_the_task(active_room, commander, published, monkeypatch,
+                                                                django_capture_on_commit_callbacks):
+    from kombu.exceptions import OperationalError
+
+    from reports import receivers
+
+    def broker_down(*args, **kwargs):
+        raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    monkeypatch.setattr(receivers.after_resolve, "delay", broker_down)
+    with django_capture_on_commit_callbacks(execute=True):
+        room_services.room_resolve(room=active_room, by=commander, summary="resolved while Redis was down")
+    active_room.refresh_from_db()
+    assert active_room.status == "resolved"
+    assert notes_of(active_room).get().status == ReportStatus.COMPLETED
