@@ -9,7 +9,7 @@ from pathlib import Path
 
 # In the order they run: the KPI scenario leaves a million rooms behind, so it comes last.
 # Ticket notes (time to first token over WebSocket and SSE) is not here yet: see docs/benchmarks.md.
-SCENARIOS = ["resolve", "first_progress", "pipeline", "parallel", "fanout", "docx", "kpis"]
+SCENARIOS = ["resolve", "first_progress", "pipeline", "parallel", "notes", "fanout", "docx", "kpis"]
 
 
 def main(argv=None):
@@ -42,7 +42,12 @@ def main(argv=None):
         machine = machine_info()
     stamp = datetime.now(timezone.utc)
     out = Path(__file__).parent / "results" / f"{stamp:%Y-%m-%d}.json"
-    out.write_text(json.dumps({"when": stamp.isoformat(), "machine": machine, "results": results}, ensure_ascii=False, indent=2))
+    # A run of some scenarios updates today's file instead of dropping the others' figures.
+    previous = json.loads(out.read_text()) if out.exists() else {}
+    ran = {result.get("scenario") for result in results}
+    kept = [r for r in previous.get("results", []) if r.get("scenario") not in ran]
+    out.write_text(json.dumps({"when": stamp.isoformat(), "machine": machine, "results": kept + results},
+                              ensure_ascii=False, indent=2))
     width = max(len(label) for label, _ in rows)
     print(f"\nWarroom benchmarks — {machine.get('cpu_model', '?')}, {machine['cpus']} CPUs, Python {machine['python']}, Django {machine['django']}")
     for label, value in rows:
