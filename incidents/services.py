@@ -381,6 +381,13 @@ def action_item_payload(item: ActionItem) -> dict:
     }
 
 
+def _clean_item_title(title) -> str:
+    title = clean_line(title or "")
+    if not title:
+        raise ServiceError(_("An action item needs a title."), details={"title": [_("This field may not be blank.")]})
+    return title[:300]
+
+
 def _assignee_in_room(room, assignee):
     if assignee is not None and not RoomMember.objects.filter(room=room, user=assignee).exists():
         raise ServiceError(
@@ -391,12 +398,10 @@ def _assignee_in_room(room, assignee):
 @transaction.atomic
 def action_item_create(*, room, by, title, assignee=None, due_date=None, source=ActionItem.Source.MANUAL) -> ActionItem:
     _require_contributor(room, by)
-    title = clean_line(title or "")
-    if not title:
-        raise ServiceError(_("An action item needs a title."), details={"title": [_("This field may not be blank.")]})
+    title = _clean_item_title(title)
     _assignee_in_room(room, assignee)
     item = ActionItem.objects.create(
-        room=room, title=title[:300], assignee=assignee, due_date=due_date, source=source, created_by=by
+        room=room, title=title, assignee=assignee, due_date=due_date, source=source, created_by=by
     )
     publish_on_commit(room.id, "action_item.changed", action_item_payload(item))
     return item
@@ -407,10 +412,7 @@ def action_item_update(*, item, by, **changes) -> ActionItem:
     _require_contributor(item.room, by)
     fields = []
     if "title" in changes:
-        title = clean_line(changes["title"] or "")
-        if not title:
-            raise ServiceError(_("An action item needs a title."), details={"title": [_("This field may not be blank.")]})
-        item.title = title[:300]
+        item.title = _clean_item_title(changes["title"])
         fields.append("title")
     if "assignee" in changes:
         _assignee_in_room(item.room, changes["assignee"])
