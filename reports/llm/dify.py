@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 
 from reports.llm.base import LLMClient, LLMRequest, LLMResult, LLMRetryableError
-from reports.llm.http import Deadline, deadline_request, error_for_status, iter_lines, read_body, retry_after_seconds
+from reports.llm.http import Deadline, iter_lines, post_json
 
 
 class DifyClient(LLMClient):
@@ -33,19 +33,10 @@ class DifyClient(LLMClient):
         if request.conversation_id:
             body["conversation_id"] = request.conversation_id
         headers = {"Authorization": f"Bearer {self.api_key}", "Content-Type": "application/json"}
-        deadline = Deadline(self.timeout)
-        with deadline_request(
-            "POST", f"{self.base_url}/chat-messages", deadline=deadline, headers=headers,
-            content=json.dumps(body, ensure_ascii=False).encode(),
-        ) as response:
-            if response.status_code >= 400:
-                raise error_for_status(
-                    "DIFY", response.status_code, read_body(response, deadline, limit=256 * 1024),
-                    retry_after=retry_after_seconds(response),
-                )
-            if "text/event-stream" in response.headers.get("content-type", ""):
-                return self._read_stream(response, deadline, request.on_delta)
-            return self._read_blocking(read_body(response, deadline))
+        return post_json(
+            "DIFY", f"{self.base_url}/chat-messages", headers=headers, body=body, timeout=self.timeout,
+            read_stream=self._read_stream, read_blocking=self._read_blocking, on_delta=request.on_delta,
+        )
 
     def _read_blocking(self, raw: bytes) -> LLMResult:
         text = raw.decode("utf-8", errors="replace")

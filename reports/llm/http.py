@@ -10,6 +10,7 @@ read blocked in the middle of a drip returns at once.
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import threading
@@ -184,3 +185,25 @@ def error_for_status(provider: str, status: int, body: bytes, *, retry_after: fl
     if status in (400, 404, 413, 422):
         return LLMBadRequest(detail, status=status, code=code, raw=text)
     return LLMError(detail, status=status, code=code, raw=text)
+
+
+def post_json(provider: str, url: str, *, headers: dict, body: dict, timeout: float, read_stream, read_blocking,
+              on_delta=None):
+    """POST ``body`` under one total deadline and read the answer the way the server sent it.
+
+    An HTTP error becomes the matching :class:`LLMError` (see ``error_for_status``);
+    a ``text/event-stream`` answer goes to ``read_stream(response, deadline, on_delta)``,
+    any other to ``read_blocking(raw_bytes)``.
+    """
+    deadline = Deadline(timeout)
+    with deadline_request(
+        "POST", url, deadline=deadline, headers=headers, content=json.dumps(body, ensure_ascii=False).encode()
+    ) as response:
+        if response.status_code >= 400:
+            raise error_for_status(
+                provider, response.status_code, read_body(response, deadline, limit=256 * 1024),
+                retry_after=retry_after_seconds(response),
+            )
+        if "text/event-stream" in response.headers.get("content-type", ""):
+            return read_stream(response, deadline, on_delta)
+        return read_blocking(read_body(response, deadline))

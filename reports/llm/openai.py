@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from reports.llm.base import LLMClient, LLMRequest, LLMResult, LLMRetryableError
-from reports.llm.http import Deadline, deadline_request, error_for_status, iter_lines, read_body, retry_after_seconds
+from reports.llm.http import Deadline, iter_lines, post_json
 
 
 class OpenAIClient(LLMClient):
@@ -29,19 +29,11 @@ class OpenAIClient(LLMClient):
         headers = {"Content-Type": "application/json"}
         if self.api_key:
             headers["Authorization"] = f"Bearer {self.api_key}"
-        deadline = Deadline(self.timeout)
-        with deadline_request(
-            "POST", f"{self.base_url}/chat/completions", deadline=deadline, headers=headers,
-            content=json.dumps(body, ensure_ascii=False).encode(),
-        ) as response:
-            if response.status_code >= 400:
-                raise error_for_status(
-                    "The OpenAI-compatible server", response.status_code,
-                    read_body(response, deadline, limit=256 * 1024), retry_after=retry_after_seconds(response),
-                )
-            if "text/event-stream" in response.headers.get("content-type", ""):
-                return self._read_stream(response, deadline, request.on_delta)
-            return self._read_blocking(read_body(response, deadline))
+        return post_json(
+            "The OpenAI-compatible server", f"{self.base_url}/chat/completions", headers=headers, body=body,
+            timeout=self.timeout, read_stream=self._read_stream, read_blocking=self._read_blocking,
+            on_delta=request.on_delta,
+        )
 
     def _read_blocking(self, raw: bytes) -> LLMResult:
         text = raw.decode("utf-8", errors="replace")
