@@ -8,7 +8,7 @@ import logging
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
-from django.http import Http404, JsonResponse
+from django.http import Http404
 from django.utils.translation import gettext as _
 from kombu.exceptions import OperationalError as BrokerError
 from redis.exceptions import RedisError
@@ -58,6 +58,3 @@ def exception_handler(exc, context):
         response.data = error_body(code, detail)
     return response
 
-
-def json_error_response(request, status_code, code, message):
-    return JsonResponse(error_body(code, message), status=status_code)

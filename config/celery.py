@@ -5,6 +5,7 @@ import os
 import threading
 
 from celery import Celery
+from django.conf import settings
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
@@ -15,6 +16,7 @@ app.autodiscover_tasks()
 logger = logging.getLogger(__name__)
 
 _embedded_worker = None
+_embedded_reaper = None
 _embedded_lock = threading.Lock()
 
 
@@ -46,13 +48,33 @@ def start_embedded_worker(*, concurrency: int = 4):
         thread = threading.Thread(target=worker.start, name="celery-embedded", daemon=True)
         thread.start()
         _embedded_worker = worker
+        _start_reaper_timer()
         logger.info("Embedded Celery worker started (%s threads).", concurrency)
         return worker
 
 
+def _start_reaper_timer():
+    """No beat runs beside the embedded worker, so a timer sends the reaper every interval instead."""
+    global _embedded_reaper
+    stop = threading.Event()
+
+    def send_reaper():
+        while not stop.wait(settings.REPORT_REAP_INTERVAL_SECONDS):
+            try:
+                app.send_task("reports.reap_stuck_reports")
+            except Exception:  # noqa: BLE001 - the next tick tries again; the worker must keep running
+                logger.exception("Could not send the reaper")
+
+    threading.Thread(target=send_reaper, name="celery-embedded-reaper", daemon=True).start()
+    _embedded_reaper = stop
+
+
 def stop_embedded_worker():
-    global _embedded_worker
+    global _embedded_worker, _embedded_reaper
     with _embedded_lock:
+        if _embedded_reaper is not None:
+            _embedded_reaper.set()
+            _embedded_reaper = None
         if _embedded_worker is not None:
             _embedded_worker.stop(in_sighandler=False)
             _embedded_worker = None

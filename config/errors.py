@@ -31,8 +31,3 @@ class Conflict(ServiceError):
 class PermissionDenied(ServiceError):
     status_code = 403
     code = "permission_denied"
-
-
-class ServiceUnavailable(ServiceError):
-    status_code = 503
-    code = "service_unavailable"

@@ -181,9 +181,12 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Static entries; the database scheduler copies them into its tables at start.
+# How often stuck reports are resumed or failed: by beat in production, by a timer of the
+# embedded worker where no beat runs.
+REPORT_REAP_INTERVAL_SECONDS = 60.0
 CELERY_BEAT_SCHEDULE = {
     # Re-queues or fails reports stuck in a running stage (worker killed, broker lost).
-    "reports-reap-stuck": {"task": "reports.reap_stuck_reports", "schedule": 60.0},
+    "reports-reap-stuck": {"task": "reports.reap_stuck_reports", "schedule": REPORT_REAP_INTERVAL_SECONDS},
 }
 
 # --- Files ------------------------------------------------------------------

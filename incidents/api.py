@@ -54,10 +54,7 @@ class RoomFilter(django_filters.FilterSet):
 
 
 def room_for(request, room_id) -> IncidentRoom:
-    room = selectors.room_get_for_user(user=request.user, room_id=room_id)
-    if room is None:
-        raise Http404
-    return room
+    return selectors.room_for_user_or_404(user=request.user, room_id=room_id)
 
 
 def room_detail_data(request, room) -> dict:

@@ -1,6 +1,7 @@
 """Named reads of rooms, with their joins done once."""
 
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, Prefetch, QuerySet
+from django.http import Http404
 
 from incidents.models import ActionItem, IncidentRoom, Message, RoomFile, RoomMember
 
@@ -10,30 +11,37 @@ def user_sees_all_rooms(user) -> bool:
     return bool(user.is_authenticated and (user.is_staff or user.is_superuser))
 
 
+def rooms_visible_to(user, rooms: QuerySet[IncidentRoom] | None = None) -> QuerySet[IncidentRoom]:
+    """Every room (of ``rooms``) ``user`` may see: all of them for operators, their own rooms for everyone else."""
+    rooms = IncidentRoom.objects.all() if rooms is None else rooms
+    if not user.is_authenticated:
+        return rooms.none()
+    if user_sees_all_rooms(user):
+        return rooms
+    return rooms.filter(members__user=user)
+
+
 def room_list_for_user(*, user) -> QuerySet[IncidentRoom]:
-    rooms = IncidentRoom.objects.select_related("created_by").annotate(
-        member_count=Count("members", distinct=True)
-    )
-    if not user_sees_all_rooms(user):
-        rooms = rooms.filter(Q(members__user=user))
-    return rooms.order_by("-created_at")
+    # Annotated before the visibility filter, so the count is of every member, not of the join that filters.
+    rooms = IncidentRoom.objects.select_related("created_by").annotate(member_count=Count("members", distinct=True))
+    return rooms_visible_to(user, rooms).order_by("-created_at")
 
 
 def room_visible_to(*, user, room_id) -> bool:
-    if not user.is_authenticated:
-        return False
-    rooms = IncidentRoom.objects.filter(id=room_id)
-    if not user_sees_all_rooms(user):
-        rooms = rooms.filter(members__user=user)
-    return rooms.exists()
+    return rooms_visible_to(user).filter(id=room_id).exists()
 
 
 def room_get_for_user(*, user, room_id) -> IncidentRoom | None:
     """The room if ``user`` may see it, else None (callers answer 404, never 403)."""
-    rooms = IncidentRoom.objects.select_related("created_by")
-    if not user_sees_all_rooms(user):
-        rooms = rooms.filter(members__user=user)
-    return rooms.filter(id=room_id).first()
+    return rooms_visible_to(user).select_related("created_by").filter(id=room_id).first()
+
+
+def room_for_user_or_404(*, user, room_id) -> IncidentRoom:
+    """The room if ``user`` may see it; otherwise Http404, so a stranger cannot tell it exists."""
+    room = room_get_for_user(user=user, room_id=room_id)
+    if room is None:
+        raise Http404
+    return room
 
 
 def room_membership(*, user, room) -> RoomMember | None:

@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from config.errors import Conflict, PermissionDenied, ServiceError
+from incidents import events
 from incidents import files as file_checks
 from incidents.models import (
     ActionItem,
@@ -29,16 +30,13 @@ from incidents.models import (
 from incidents.selectors import user_sees_all_rooms
 from incidents.signals import room_resolved
 from incidents.text import clean_line, clean_text, safe_file_name
+from incidents.timing import minutes_between
 from realtime.events import publish_on_commit
 
 EDITABLE_FIELDS = ("title", "description", "severity", "category")
 
 
 # --- Who may do what --------------------------------------------------------------
-
-
-def membership_of(*, room, user) -> RoomMember | None:
-    return RoomMember.objects.filter(room=room, user=user).first()
 
 
 def can_manage(*, room, user) -> bool:
@@ -71,35 +69,18 @@ def _require_open(room):
         raise Conflict(_("This room is archived; reopen it first."))
 
 
-# --- Events -------------------------------------------------------------------
-
-
-def message_payload(message: Message) -> dict:
-    return {
-        "id": message.id,
-        "kind": message.kind,
-        "body": message.body,
-        "sender": message.sender_id and {"id": message.sender_id, "name": str(message.sender)},
-        "created_at": message.created_at,
-    }
-
-
-def room_payload(room: IncidentRoom) -> dict:
-    return {
-        "room_id": room.id,
-        "title": room.title,
-        "status": room.status,
-        "severity": room.severity,
-        "category": room.category,
-        "resolved_at": room.resolved_at,
-        "resolution_summary": room.resolution_summary,
-    }
+# --- The timeline's own lines ---------------------------------------------------------
 
 
 def _system_message(room, body, *, kind=MessageKind.SYSTEM) -> Message:
     message = Message.objects.create(room=room, kind=kind, body=body)
-    publish_on_commit(room.id, "message.created", message_payload(message))
+    publish_on_commit(room.id, events.message_created(message))
     return message
+
+
+def room_note(*, room, body: str) -> Message:
+    """A system line on the timeline written by another app (the postmortem decision), sent live after commit."""
+    return _system_message(room, body)
 
 
 # --- Rooms ---------------------------------------------------------------------
@@ -159,12 +140,8 @@ def room_update(*, room, by, **changes) -> IncidentRoom:
         elif name == "title":
             _system_message(room, _("%(who)s renamed the room to “%(new)s”") % {"who": by, "new": value})
     room.save(update_fields=[*changed, "updated_at"])
-    publish_on_commit(room.id, "room.status", room_payload(room))
+    publish_on_commit(room.id, events.room_status(room))
     return room
-
-
-def _minutes(room) -> int:
-    return max(int(room.duration.total_seconds() // 60), 0)
 
 
 @transaction.atomic
@@ -191,14 +168,14 @@ def room_resolve(*, room, by, summary, notes="") -> IncidentRoom:
     room.save(update_fields=["status", "resolved_at", "first_resolved_at", "resolution_summary", "updated_at"])
     _system_message(
         room,
-        _("%(who)s resolved the room after %(minutes)d min") % {"who": by, "minutes": _minutes(room)},
+        _("%(who)s resolved the room after %(minutes)d min") % {"who": by, "minutes": minutes_between(room.created_at, room.resolved_at)},
         kind=MessageKind.STATUS,
     )
     notes = clean_text(notes or "").strip()
     if notes:
         message = Message.objects.create(room=room, sender=by, kind=MessageKind.TEXT, body=notes)
-        publish_on_commit(room.id, "message.created", message_payload(message))
-    publish_on_commit(room.id, "room.status", room_payload(room))
+        publish_on_commit(room.id, events.message_created(message))
+    publish_on_commit(room.id, events.room_status(room))
     transaction.on_commit(
         lambda: room_resolved.send(
             sender=IncidentRoom,
@@ -220,7 +197,7 @@ def room_reopen(*, room, by) -> IncidentRoom:
     room.resolved_at = None
     room.save(update_fields=["status", "resolved_at", "updated_at"])
     _system_message(room, _("%(who)s reopened the room") % {"who": by}, kind=MessageKind.STATUS)
-    publish_on_commit(room.id, "room.status", room_payload(room))
+    publish_on_commit(room.id, events.room_status(room))
     return room
 
 
@@ -233,21 +210,13 @@ def room_archive(*, room, by) -> IncidentRoom:
     room.status = RoomStatus.ARCHIVED
     room.save(update_fields=["status", "updated_at"])
     _system_message(room, _("%(who)s archived the room") % {"who": by}, kind=MessageKind.STATUS)
-    publish_on_commit(room.id, "room.status", room_payload(room))
+    publish_on_commit(room.id, events.room_status(room))
     return room
 
 
 # --- Members -------------------------------------------------------------------
 
 
-def member_payload(member: RoomMember, *, removed=False) -> dict:
-    return {
-        "user_id": member.user_id,
-        "name": str(member.user),
-        "role": member.role,
-        "role_label": member.get_role_display(),
-        "removed": removed,
-    }
 
 
 @transaction.atomic
@@ -273,7 +242,7 @@ def member_add(*, room, user, role, by) -> RoomMember:
         except IntegrityError:
             raise Conflict(_("%(who)s is already in the room.") % {"who": user}) from None
         _system_message(room, _("%(who)s joined as %(role)s") % {"who": user, "role": member.get_role_display()})
-    publish_on_commit(room.id, "member.changed", member_payload(member))
+    publish_on_commit(room.id, events.member_changed(member))
     return member
 
 
@@ -287,7 +256,7 @@ def member_remove(*, room, user, by) -> None:
         raise Conflict(_("A room needs a commander: name another one before removing %(who)s.") % {"who": user})
     member.delete()
     _system_message(room, _("%(who)s left the room") % {"who": user})
-    publish_on_commit(room.id, "member.changed", member_payload(member, removed=True))
+    publish_on_commit(room.id, events.member_changed(member, removed=True))
 
 
 # --- Messages and files -------------------------------------------------------------
@@ -308,22 +277,10 @@ def message_post(*, room, sender, body) -> Message:
             details={"body": [_("Too long.")]},
         )
     message = Message.objects.create(room=room, sender=sender, kind=MessageKind.TEXT, body=body)
-    publish_on_commit(room.id, "message.created", message_payload(message))
+    publish_on_commit(room.id, events.message_created(message))
     return message
 
 
-def file_payload(room_file: RoomFile) -> dict:
-    return {
-        "id": room_file.id,
-        "name": room_file.original_name,
-        "content_type": room_file.content_type,
-        "size": room_file.size,
-        "is_image": room_file.is_image,
-        "width": room_file.width,
-        "height": room_file.height,
-        "uploaded_by": str(room_file.uploaded_by) if room_file.uploaded_by_id else None,
-        "created_at": room_file.created_at,
-    }
 
 
 def file_upload(*, room, uploaded_by, uploaded) -> RoomFile:
@@ -359,7 +316,7 @@ def file_upload(*, room, uploaded_by, uploaded) -> RoomFile:
         with transaction.atomic():
             room_file.save(force_insert=True)
             _system_message(room, _("%(name)s uploaded by %(who)s") % {"name": display_name, "who": uploaded_by})
-            publish_on_commit(room.id, "file.added", file_payload(room_file))
+            publish_on_commit(room.id, events.file_added(room_file))
     except BaseException:
         for name in saved:
             room_file.file.storage.delete(name)
@@ -370,15 +327,6 @@ def file_upload(*, room, uploaded_by, uploaded) -> RoomFile:
 # --- Action items ---------------------------------------------------------------------
 
 
-def action_item_payload(item: ActionItem) -> dict:
-    return {
-        "id": item.id,
-        "title": item.title,
-        "status": item.status,
-        "assignee": item.assignee_id and {"id": item.assignee_id, "name": str(item.assignee)},
-        "due_date": item.due_date,
-        "source": item.source,
-    }
 
 
 def _clean_item_title(title) -> str:
@@ -403,7 +351,7 @@ def action_item_create(*, room, by, title, assignee=None, due_date=None, source=
     item = ActionItem.objects.create(
         room=room, title=title, assignee=assignee, due_date=due_date, source=source, created_by=by
     )
-    publish_on_commit(room.id, "action_item.changed", action_item_payload(item))
+    publish_on_commit(room.id, events.action_item_changed(item))
     return item
 
 
@@ -427,13 +375,13 @@ def action_item_update(*, item, by, **changes) -> ActionItem:
         fields += ["status", "completed_at"]
     if fields:
         item.save(update_fields=fields)
-        publish_on_commit(item.room_id, "action_item.changed", action_item_payload(item))
+        publish_on_commit(item.room_id, events.action_item_changed(item))
     return item
 
 
 @transaction.atomic
 def action_item_delete(*, item, by) -> None:
     _require_contributor(item.room, by)
-    payload = {**action_item_payload(item), "deleted": True}
+    deleted = events.action_item_changed(item, deleted=True)
     item.delete()
-    publish_on_commit(item.room_id, "action_item.changed", payload)
+    publish_on_commit(item.room_id, deleted)

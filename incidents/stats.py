@@ -74,10 +74,3 @@ def room_statistics(*, rooms, days: int, now=None) -> dict:
     }
 
 
-def rooms_in_scope(user):
-    from incidents.selectors import user_sees_all_rooms
-
-    rooms = IncidentRoom.objects.all()
-    if not user_sees_all_rooms(user):
-        rooms = rooms.filter(members__user=user)
-    return rooms

@@ -4,8 +4,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.errors import ServiceError
-from incidents.selectors import user_sees_all_rooms
-from incidents.stats import RANGES, room_statistics, rooms_in_scope
+from incidents.selectors import rooms_visible_to, user_sees_all_rooms
+from incidents.stats import RANGES, room_statistics
 
 CACHE_SECONDS = 60
 
@@ -25,6 +25,6 @@ class StatsView(APIView):
         key = f"stats:{range_name}:{scope}"
         data = cache.get(key)
         if data is None:
-            data = room_statistics(rooms=rooms_in_scope(request.user), days=RANGES[range_name])
+            data = room_statistics(rooms=rooms_visible_to(request.user), days=RANGES[range_name])
             cache.set(key, data, CACHE_SECONDS)
         return Response(data)

@@ -2,7 +2,6 @@
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -54,9 +53,7 @@ def room_create(request):
 
 @login_required
 def room_detail(request, room_id):
-    room = selectors.room_get_for_user(user=request.user, room_id=room_id)
-    if room is None:
-        raise Http404
+    room = selectors.room_for_user_or_404(user=request.user, room_id=room_id)
     membership = selectors.room_membership(user=request.user, room=room)
     can_manage = services.can_manage(room=room, user=request.user)
     config = {

@@ -1,7 +1,11 @@
 """The one way any process tells a room's browsers that something happened.
 
-Web processes, Celery workers and management commands all call
-``publish(room_id, type, payload)``. Events are a hint; REST is the truth, so a
+Every event type is declared once, with the function that builds its payload
+and a line saying what it means, by the app that owns it (``incidents/events.py``,
+``reports/events.py``) through :func:`event`; :data:`CATALOGUE` is the list that
+``docs/events.md`` shows integrators. Web processes, Celery workers and
+management commands all call ``publish(room_id, built_event)``; a type that is
+not in the catalogue is refused. Events are a hint; REST is the truth, so a
 lost event (Redis down, no listener) is logged and never fails or slows the caller.
 
 Publishing from sync code through ``async_to_sync`` costs a new event loop and
@@ -13,11 +17,15 @@ ASGI server's loop, which ``bind_loop`` registers at startup.
 """
 
 import asyncio
+import functools
 import json
 import logging
 import os
 import threading
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import TimeoutError as FutureTimeout
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 
 from channels.layers import get_channel_layer
 from django.core.serializers.json import DjangoJSONEncoder
@@ -33,6 +41,53 @@ _lock = threading.Lock()
 _loop = None
 _queue = None
 _sender_task = None
+
+
+# --- The catalogue ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Event:
+    """One event, built by a catalogue builder: its dotted type and its JSON payload."""
+
+    type: str
+    payload: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class EventType:
+    name: str
+    description: str
+    owner: str  # the module that builds it
+
+
+CATALOGUE: dict[str, EventType] = {}
+
+
+class UnknownEvent(TypeError):
+    """Code published something that is not an event of the catalogue (a programming error)."""
+
+
+def event(name: str, description: str) -> Callable[[Callable[..., dict]], Callable[..., Event]]:
+    """Declare the event type ``name``: the decorated function builds its payload and now returns an :class:`Event`."""
+
+    def declare(builder: Callable[..., dict]) -> Callable[..., Event]:
+        known = CATALOGUE.get(name)
+        if known is not None and known.owner != builder.__module__:
+            raise ValueError(f"event {name!r} is declared twice ({known.owner}, {builder.__module__})")
+        CATALOGUE[name] = EventType(name=name, description=description, owner=builder.__module__)
+
+        @functools.wraps(builder)
+        def build(*args, **kwargs) -> Event:
+            return Event(name, builder(*args, **kwargs))
+
+        build.event_type = name
+        return build
+
+    return declare
+
+
+# --- Publishing ---------------------------------------------------------------------
 
 
 def room_group(room_id) -> str:
@@ -89,13 +144,15 @@ def _enqueue(item):
         logger.warning("Realtime queue full; dropping %s for %s", item[2].get("event"), item[1])
 
 
-def publish(room_id, event_type: str, payload: dict | None = None) -> None:
-    """Queue ``{"type": event_type, **payload}`` for every browser in the room; returns at once."""
+def publish(room_id, built: Event) -> None:
+    """Queue ``{"type": built.type, **built.payload}`` for every browser in the room; returns at once."""
+    if not isinstance(built, Event) or built.type not in CATALOGUE:
+        raise UnknownEvent(f"{built!r} is not an event of the catalogue (declare it with realtime.events.event)")
     layer = get_channel_layer()
     if layer is None:
         return
-    data = json.loads(json.dumps(payload or {}, cls=DjangoJSONEncoder))
-    item = (layer, room_group(room_id), {"type": "room.event", "event": event_type, "payload": data})
+    data = json.loads(json.dumps(built.payload, cls=DjangoJSONEncoder))
+    item = (layer, room_group(room_id), {"type": "room.event", "event": built.type, "payload": data})
     loop = _publisher()
     try:
         running = asyncio.get_running_loop()
@@ -116,9 +173,9 @@ def _forget_loop_after_fork():
 os.register_at_fork(after_in_child=_forget_loop_after_fork)
 
 
-def publish_on_commit(room_id, event_type: str, payload: dict | None = None) -> None:
+def publish_on_commit(room_id, built: Event) -> None:
     """Publish once the surrounding transaction commits (at once outside one)."""
-    transaction.on_commit(lambda: publish(room_id, event_type, payload))
+    transaction.on_commit(lambda: publish(room_id, built))
 
 
 def flush(timeout: float = SEND_TIMEOUT_SECONDS) -> bool:
@@ -137,3 +194,34 @@ def flush(timeout: float = SEND_TIMEOUT_SECONDS) -> bool:
     except FutureTimeout:
         return False
     return True
+
+
+# --- Subscribing (server-side readers such as the SSE views) -------------------------------
+
+
+@asynccontextmanager
+async def subscribe(room_id) -> AsyncIterator[Callable[[float], "asyncio.Future[Event | None]"]]:
+    """Listen to a room's events from async code: ``async with subscribe(room) as next_event``.
+
+    ``await next_event(timeout)`` returns the next :class:`Event` of the room, or None when
+    ``timeout`` seconds pass without one. The subscription is in place when the block is
+    entered, so work started inside it cannot send an event before anyone listens.
+    """
+    layer = get_channel_layer()
+    channel = await layer.new_channel()
+    group = room_group(room_id)
+    await layer.group_add(group, channel)
+
+    async def next_event(timeout: float) -> Event | None:
+        while True:
+            try:
+                message = await asyncio.wait_for(layer.receive(channel), timeout)
+            except asyncio.TimeoutError:
+                return None
+            if message.get("type") == "room.event":
+                return Event(message["event"], message.get("payload") or {})
+
+    try:
+        yield next_event
+    finally:
+        await layer.group_discard(group, channel)

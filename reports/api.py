@@ -6,20 +6,18 @@ from datetime import date
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
-from django.http import FileResponse
+from django.http import FileResponse, Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
-from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle, UserRateThrottle
 from rest_framework.views import APIView
 
 from config.errors import Conflict
-from incidents.selectors import room_get_for_user
+from incidents.selectors import room_for_user_or_404
 from reports.models import Report, ReportStatus
-from reports.pipeline.reaper import reap_stuck_reports, stuck_reports
 from reports.serializers import (
     ReportDetailSerializer,
     ReportGenerateInputSerializer,
@@ -33,16 +31,13 @@ _UNSAFE_NAME = str.maketrans({c: "-" for c in '/\\:*?"<>|\r\n\t'})
 
 
 def _room_or_404(request, room_id):
-    room = room_get_for_user(user=request.user, room_id=room_id)
-    if room is None:
-        raise NotFound(_("No such room."))
-    return room
+    return room_for_user_or_404(user=request.user, room_id=room_id)
 
 
 def _report_or_404(room, report_id) -> Report:
     report = Report.objects.select_related("requested_by").filter(room=room, id=report_id).first()
     if report is None:
-        raise NotFound(_("No such report."))
+        raise Http404
     return report
 
 
@@ -56,12 +51,8 @@ def download_filename(report: Report, room) -> str:
     return f"{head}-{title}-{date.isoformat(day)}.docx"
 
 
-class ReportGenerateThrottle(ScopedRateThrottle):
-    scope_attr = "throttle_scope"
-
-
 class ReportGenerateView(APIView):
-    throttle_classes = [UserRateThrottle, ReportGenerateThrottle]
+    throttle_classes = [UserRateThrottle, ScopedRateThrottle]
     throttle_scope = "report_generate"
 
     @extend_schema(request=ReportGenerateInputSerializer, responses={202: ReportGenerateOutputSerializer})
@@ -98,12 +89,7 @@ class ReportDetailView(APIView):
     @extend_schema(responses=ReportDetailSerializer)
     def get(self, request, room_id, report_id):
         room = _room_or_404(request, room_id)
-        report = _report_or_404(room, report_id)
-        if report.is_in_flight and stuck_reports().filter(id=report.id).exists():
-            # Where no beat runs (the embedded default), looking at a stuck report reaps it.
-            reap_stuck_reports(report_ids=[report.id])
-            report = _report_or_404(room, report_id)
-        return Response(ReportDetailSerializer(report).data)
+        return Response(ReportDetailSerializer(_report_or_404(room, report_id)).data)
 
 
 class ReportDownloadView(APIView):

@@ -9,7 +9,7 @@ class ReportsConfig(AppConfig):
     def ready(self):
         from django.db.models.signals import post_migrate
 
-        from reports.daily import ensure_schedule_after_migrate
+        from reports.daily.schedule import ensure_schedule_after_migrate
 
         # The 08:00 daily report entry in django-celery-beat, created once its tables exist.
         post_migrate.connect(ensure_schedule_after_migrate, sender=self, dispatch_uid="reports.daily_schedule")

@@ -22,6 +22,8 @@ from django.db import connections, transaction
 from django.db.models import Aggregate, Avg, Count, DurationField, ExpressionWrapper, F, Q, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from incidents.models import IncidentRoom, RoomStatus, Severity
 from reports.models import Report, ReportKind, ReportStatus
@@ -297,7 +299,7 @@ def health_of(kpis: dict) -> dict:
     rooms, mttr, severity, reports = (kpis.get(name, {}) for name in ("rooms", "mttr", "severity", "reports"))
     if not unavailable(rooms):
         level = _graded(rooms["still_open"], settings.DAILY_HEALTH_OPEN_WATCH, settings.DAILY_HEALTH_OPEN_ATTENTION)
-        findings.append((level, f"{rooms['still_open']} still open"))
+        findings.append((level, _("%(count)d still open") % {"count": rooms["still_open"]}))
     if not unavailable(mttr):
         level = _graded(
             mttr["p90_minutes"],
@@ -305,19 +307,20 @@ def health_of(kpis: dict) -> dict:
             settings.DAILY_HEALTH_MTTR_P90_ATTENTION_MINUTES,
         )
         if mttr["p90_minutes"] is not None:
-            findings.append((level, f"MTTR p90 {mttr['p90_minutes']:g} min"))
+            findings.append((level, _("MTTR p90 %(minutes)s min") % {"minutes": f"{mttr['p90_minutes']:g}"}))
     if not unavailable(severity):
         sev1 = severity["counts"].get(Severity.SEV1, 0)
         if sev1 >= settings.DAILY_HEALTH_SEV1_ATTENTION:
-            findings.append((ATTENTION, f"{sev1} SEV1 opened"))
+            findings.append((ATTENTION, _("%(count)d SEV1 opened") % {"count": sev1}))
     if not unavailable(reports):
         level = _graded(
             reports["failed"], settings.DAILY_HEALTH_FAILED_REPORTS_WATCH, settings.DAILY_HEALTH_FAILED_REPORTS_ATTENTION
         )
         if reports["failed"]:
-            findings.append((level, f"{reports['failed']} report(s) failed"))
+            findings.append((level, ngettext("%(count)d report failed", "%(count)d reports failed", reports["failed"])
+                             % {"count": reports["failed"]}))
     missing = [name for name, section in kpis.items() if unavailable(section)]
     if missing:
-        findings.append((WATCH, "unavailable: " + ", ".join(missing)))
+        findings.append((WATCH, _("unavailable: %(parts)s") % {"parts": ", ".join(missing)}))
     label = max((level for level, _ in findings), key=_LEVELS.index, default=GOOD)
     return {"label": label, "reasons": [reason for level, reason in findings if level != GOOD]}

@@ -2,6 +2,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -111,6 +112,13 @@ class Report(models.Model):
     @property
     def total_tokens(self) -> int:
         return self.prompt_tokens + self.completion_tokens
+
+    @property
+    def download_url(self) -> str | None:
+        """Where a room member downloads the finished document (None until it is completed)."""
+        if self.status != ReportStatus.COMPLETED or self.room_id is None:
+            return None
+        return reverse("reports-api:report-download", kwargs={"room_id": self.room_id, "report_id": self.id})
 
 
 class StepStatus(models.TextChoices):

@@ -6,12 +6,10 @@ holds a server thread. Integrations read ``data:`` chunks, then ``data: [DONE]``
 or ``data: [ERROR] <message>``.
 """
 
-import asyncio
 from types import SimpleNamespace
 
 from channels.db import database_sync_to_async
-from channels.layers import get_channel_layer
-from django.http import Http404, JsonResponse, StreamingHttpResponse
+from django.http import JsonResponse, StreamingHttpResponse
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
@@ -19,10 +17,11 @@ from rest_framework.throttling import UserRateThrottle
 from rest_framework.views import APIView
 
 from config.api import error_body
-from incidents.selectors import room_get_for_user
-from realtime.events import room_group
+from accounts.authentication import TokenAuthentication
+from incidents.selectors import room_for_user_or_404, room_get_for_user
+from realtime.events import subscribe
 from reports.models import Report, ReportStatus
-from reports.notes import latest_notes, notes_request
+from reports.notes.service import latest_notes, notes_request
 
 # How often a quiet stream re-checks the database (a missed event must not hang it).
 POLL_SECONDS = 2.0
@@ -50,10 +49,7 @@ class NotesGenerateSerializer(serializers.Serializer):
 
 
 def _room(request, room_id):
-    room = room_get_for_user(user=request.user, room_id=room_id)
-    if room is None:
-        raise Http404
-    return room
+    return room_for_user_or_404(user=request.user, room_id=room_id)
 
 
 class RoomNotesView(APIView):
@@ -83,8 +79,6 @@ def _sse(data: str, event: str | None = None) -> str:
 
 
 def _authenticate(request):
-    from accounts.authentication import TokenAuthentication
-
     try:
         found = TokenAuthentication().authenticate(request)
     except exceptions.AuthenticationFailed:
@@ -110,44 +104,85 @@ def _final_event(report_id):
     return ("failed", report.error_message)
 
 
-async def _relay(layer, channel, group, report_id):
-    relayed = False
-    quiet = 0.0
-    try:
-        while True:
-            try:
-                message = await asyncio.wait_for(layer.receive(channel), POLL_SECONDS)
-            except asyncio.TimeoutError:
-                final = await database_sync_to_async(_final_event)(report_id)
-                if final is not None:
-                    kind, text = final
-                    if kind == "done":
-                        if not relayed and text:
-                            yield _sse(text)
-                        yield "data: [DONE]\n\n"
-                    else:
-                        yield f"data: [ERROR] {text}\n\n"
-                    return
-                quiet += POLL_SECONDS
-                if quiet >= KEEPALIVE_SECONDS:
-                    quiet = 0.0
-                    yield ": keep-alive\n\n"
-                continue
-            payload = message.get("payload") or {}
-            if message.get("type") != "room.event" or payload.get("report_id") != report_id:
-                continue
-            event = message["event"]
-            if event == "notes.delta":
-                relayed = True
-                yield _sse(payload["delta"], "replace" if payload.get("replace") else None)
-            elif event == "notes.done":
-                yield "data: [DONE]\n\n"
+DONE = "data: [DONE]\n\n"
+
+
+def _error(message: str) -> str:
+    return f"data: [ERROR] {message}\n\n"
+
+
+def _from_event(built, report_id) -> tuple[str | None, bool]:
+    """What a room event adds to this stream, and whether the stream ends with it."""
+    if built.payload.get("report_id") != report_id:
+        return None, False
+    if built.type == "notes.delta":
+        return _sse(built.payload["delta"], "replace" if built.payload.get("replace") else None), False
+    if built.type == "notes.done":
+        return DONE, True
+    if built.type == "notes.failed":
+        return _error(built.payload.get("message", "")), True
+    return None, False
+
+
+def _from_database(final, relayed: bool) -> list[str]:
+    """The stream's end when the database says the notes ended (an event was missed)."""
+    kind, text = final
+    if kind == "failed":
+        return [_error(text)]
+    return ([_sse(text)] if not relayed and text else []) + [DONE]
+
+
+async def _relay(next_event, report_id):
+    """The notes' pieces as SSE chunks until they end; a quiet stream re-checks the database."""
+    relayed, quiet = False, 0.0
+    while True:
+        built = await next_event(POLL_SECONDS)
+        if built is None:
+            final = await database_sync_to_async(_final_event)(report_id)
+            if final is not None:
+                for chunk in _from_database(final, relayed):
+                    yield chunk
                 return
-            elif event == "notes.failed":
-                yield f"data: [ERROR] {payload.get('message', '')}\n\n"
-                return
-    finally:
-        await layer.group_discard(group, channel)
+            quiet += POLL_SECONDS
+            if quiet >= KEEPALIVE_SECONDS:
+                quiet = 0.0
+                yield ": keep-alive\n\n"
+            continue
+        chunk, ended = _from_event(built, report_id)
+        if chunk is not None:
+            relayed = relayed or built.type == "notes.delta"
+            yield chunk
+        if ended:
+            return
+
+
+async def _stream(room, user):
+    # Subscribe before starting, so that not even the first token is missed.
+    async with subscribe(room.id) as next_event:
+        report, _ = await database_sync_to_async(notes_request)(room=room, requested_by=user)
+        yield str(report.id)
+        async for chunk in _relay(next_event, str(report.id)):
+            yield chunk
+
+
+def _refusal(user, room, request):
+    """The JSON answer that refuses the stream, or None when it may start."""
+    if user is None:
+        return JsonResponse(error_body("not_authenticated", "Authentication credentials were not provided."), status=401)
+    if room is None:
+        return JsonResponse(error_body("not_found", "Not found."), status=404)
+    wait = _throttle_wait(user, request)
+    if wait is None:
+        return None
+    response = JsonResponse(error_body("throttled", f"Too many note streams; try again in {int(wait) + 1} s."), status=429)
+    response["Retry-After"] = str(int(wait) + 1)
+    return response
+
+
+def _check(request, room_id):
+    user = _authenticate(request)
+    room = room_get_for_user(user=user, room_id=room_id) if user is not None else None
+    return user, room, _refusal(user, room, request)
 
 
 @extend_schema(
@@ -155,29 +190,13 @@ async def _relay(layer, channel, group, report_id):
     responses={(200, "text/event-stream"): OpenApiResponse(description="data: chunks, then data: [DONE] or data: [ERROR] <message>")},
 )
 async def notes_stream(request, room_id):
-    user = await database_sync_to_async(_authenticate)(request)
-    if user is None:
-        return JsonResponse(error_body("not_authenticated", "Authentication credentials were not provided."), status=401)
-    room = await database_sync_to_async(room_get_for_user)(user=user, room_id=room_id)
-    if room is None:
-        return JsonResponse(error_body("not_found", "Not found."), status=404)
-    wait = await database_sync_to_async(_throttle_wait)(user, request)
-    if wait is not None:
-        response = JsonResponse(error_body("throttled", f"Too many note streams; try again in {int(wait) + 1} s."), status=429)
-        response["Retry-After"] = str(int(wait) + 1)
-        return response
-    layer = get_channel_layer()
-    channel = await layer.new_channel()
-    group = room_group(room.id)
-    # Listen before starting, so that not even the first token is missed.
-    await layer.group_add(group, channel)
-    try:
-        report, _ = await database_sync_to_async(notes_request)(room=room, requested_by=user)
-    except Exception:
-        await layer.group_discard(group, channel)
-        raise
-    response = StreamingHttpResponse(_relay(layer, channel, group, str(report.id)), content_type="text/event-stream; charset=utf-8")
+    user, room, refusal = await database_sync_to_async(_check)(request, room_id)
+    if refusal is not None:
+        return refusal
+    stream = _stream(room, user)
+    report_id = await anext(stream)
+    response = StreamingHttpResponse(stream, content_type="text/event-stream; charset=utf-8")
     response["Cache-Control"] = "no-cache, no-transform"
     response["X-Accel-Buffering"] = "no"  # nginx: do not buffer the stream
-    response["X-Report-Id"] = str(report.id)
+    response["X-Report-Id"] = report_id
     return response

@@ -14,9 +14,8 @@ from datetime import timedelta
 from django.conf import settings
 from django.utils.translation import gettext as _
 
-from incidents.models import Message, MessageKind
-from incidents.services import message_payload
-from realtime.events import publish_on_commit
+from incidents.services import room_note
+from incidents.timing import minutes_between
 from reports.models import Report, ReportKind, ReportStatus
 from reports.services import report_request
 
@@ -25,28 +24,22 @@ logger = logging.getLogger(__name__)
 GENERATED, TOO_SHORT, ALREADY_EXISTS = "generated", "too_short", "already_exists"
 
 
-def _note(room, body) -> Message:
-    message = Message.objects.create(room=room, kind=MessageKind.SYSTEM, body=body)
-    publish_on_commit(room.id, "message.created", message_payload(message))
-    return message
-
-
 def postmortem_decide(*, room, resolved_by) -> tuple[str, Report | None]:
     """Request a postmortem for ``room`` if it lasted long enough and has none; note the decision."""
     lasted = room.resolved_at - room.created_at
-    minutes = max(int(lasted.total_seconds() // 60), 0)
+    minutes = minutes_between(room.created_at, room.resolved_at)
     threshold = settings.POSTMORTEM_MIN_MINUTES
     existing = Report.objects.filter(room=room, kind=ReportKind.POSTMORTEM).exclude(status=ReportStatus.FAILED).first()
     if existing is not None:
-        _note(room, _("No new postmortem: this incident already has one (it now lasted %(minutes)d min)")
+        room_note(room=room, body=_("No new postmortem: this incident already has one (it now lasted %(minutes)d min)")
               % {"minutes": minutes})
         return ALREADY_EXISTS, existing
     if lasted <= timedelta(minutes=threshold):
-        _note(room, _("No postmortem: incident lasted %(minutes)d min, under the %(threshold)d min threshold")
+        room_note(room=room, body=_("No postmortem: incident lasted %(minutes)d min, under the %(threshold)d min threshold")
               % {"minutes": minutes, "threshold": threshold})
         return TOO_SHORT, None
     report, _created = report_request(room=room, requested_by=resolved_by, kind=ReportKind.POSTMORTEM)
-    _note(room, _("Postmortem generated automatically (incident lasted %(minutes)d min)") % {"minutes": minutes})
+    room_note(room=room, body=_("Postmortem generated automatically (incident lasted %(minutes)d min)") % {"minutes": minutes})
     return GENERATED, report
 
 

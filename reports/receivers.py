@@ -12,6 +12,10 @@ from celery import shared_task
 from django.contrib.auth import get_user_model
 from kombu.exceptions import OperationalError as BrokerError
 
+from incidents.models import IncidentRoom
+from reports import postmortem
+from reports.notes import service as notes
+
 logger = logging.getLogger(__name__)
 
 
@@ -26,8 +30,6 @@ def on_room_resolved(sender, *, room, resolved_by, first_resolution=True, **kwar
 
 
 def _follow_up(room, resolved_by, first_resolution):
-    from reports import notes, postmortem
-
     # Notes first: people watch them stream in; the postmortem takes its time anyway.
     try:
         notes.on_room_resolved(sender=type(room), room=room, resolved_by=resolved_by, first_resolution=first_resolution)
@@ -38,8 +40,6 @@ def _follow_up(room, resolved_by, first_resolution):
 
 @shared_task(name="reports.after_resolve", soft_time_limit=60, time_limit=90, acks_late=True)
 def after_resolve(room_id: str, user_id: int | None, first_resolution: bool) -> None:
-    from incidents.models import IncidentRoom
-
     room = IncidentRoom.objects.filter(pk=room_id).first()
     if room is None:
         return

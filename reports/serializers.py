@@ -50,9 +50,7 @@ class ReportListSerializer(serializers.ModelSerializer):
         return reverse("reports-api:report-detail", kwargs={"room_id": report.room_id, "report_id": report.id})
 
     def get_download_url(self, report) -> str | None:
-        if report.status != "completed":
-            return None
-        return reverse("reports-api:report-download", kwargs={"room_id": report.room_id, "report_id": report.id})
+        return report.download_url
 
 
 class StepSerializer(serializers.ModelSerializer):

@@ -1,26 +1,19 @@
 """Every write to reports starts here.
 
 ``report_request`` is what the API, pages and other apps (postmortems, ticket
-notes) call: it creates the report and starts the pipeline after commit; while
+notes) call: it creates the report and starts the workflow after commit; while
 a report of the same kind is in flight for the room, it returns that one.
 """
 
 from __future__ import annotations
 
-import logging
-
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from kombu.exceptions import OperationalError as BrokerError
 
+from reports import events
 from reports.models import IN_FLIGHT_STATUSES, Report, ReportKind
-from reports.pipeline.state import announce, report_fail
+from reports.pipeline import workflow
 from reports.prompts import normalize_language
-
-logger = logging.getLogger(__name__)
-
-BROKER_DOWN = ("背景工作佇列無法使用，報告未能開始，請稍後再試。The background worker queue is unavailable; try again shortly.",
-               "The background worker queue is unavailable; try again shortly.")
 
 
 def report_in_flight(*, room, kind=ReportKind.INCIDENT) -> Report | None:
@@ -48,26 +41,11 @@ def report_create(*, room, requested_by, kind=ReportKind.INCIDENT, language=None
     return report, True
 
 
-def _start(report_id) -> None:
-    from reports.pipeline.chain import report_pipeline
-
-    try:
-        report_pipeline(report_id).apply_async()
-    except BrokerError as exc:
-        # The row is committed: end it with a message instead of leaving it pending.
-        language = Report.objects.filter(id=report_id).values_list("language", flat=True).first()
-        zh, en = BROKER_DOWN
-        report_fail(report_id, message=en if language == "en" else zh, detail=f"broker unavailable: {exc!r}")
-        logger.error("Could not start report %s: %r", report_id, exc)
-
-
 @transaction.atomic
 def report_request(*, room, requested_by, kind=ReportKind.INCIDENT, language=None) -> tuple[Report, bool]:
-    """Create the report and start its pipeline on commit; returns ``(report, created)``."""
+    """Create the report and start its workflow on commit; returns ``(report, created)``."""
     report, created = report_create(room=room, requested_by=requested_by, kind=kind, language=language)
     if created:
-        announce(report, "report.progress", {
-            "report_id": str(report.id), "status": report.status, "step": "", "percent": 0,
-        })
-        transaction.on_commit(lambda: _start(report.id))
+        events.emit(report, events.report_progress(report))
+        transaction.on_commit(lambda: workflow.start(report.id))
     return report, created

@@ -7,7 +7,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404
 from django.shortcuts import render
 
-from reports.daily import HEALTH_LABELS
+from reports.daily.document import health_label
 from reports.models import Report, ReportKind, ReportStatus
 
 
@@ -31,7 +31,7 @@ def daily_list(request):
         content = report.content or {}
         rows.append({
             "report": report,
-            "health": HEALTH_LABELS.get(content.get("health", {}).get("label"), ""),
+            "health": health_label(content.get("health", {}).get("label", "")),
             "health_key": content.get("health", {}).get("label", ""),
             "counts": _room_counts(content.get("kpis", {}).get("rooms")),
             "delivery": sorted((report.delivery or {}).items()),

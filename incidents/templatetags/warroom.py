@@ -3,7 +3,8 @@ from datetime import timedelta
 from django import template
 from django.utils.html import format_html
 from django.utils.timezone import localtime
-from django.utils.translation import gettext as _
+
+from incidents.timing import human_duration
 
 register = template.Library()
 
@@ -11,16 +12,7 @@ register = template.Library()
 @register.filter
 def duration(value: timedelta | None) -> str:
     """A human duration: "47 min", "2 h 05 min", "3 d 4 h"."""
-    if value is None:
-        return ""
-    minutes = max(int(value.total_seconds() // 60), 0)
-    days, minutes = divmod(minutes, 60 * 24)
-    hours, minutes = divmod(minutes, 60)
-    if days:
-        return _("%(d)d d %(h)d h") % {"d": days, "h": hours}
-    if hours:
-        return _("%(h)d h %(m)02d min") % {"h": hours, "m": minutes}
-    return _("%(m)d min") % {"m": minutes}
+    return human_duration(value)
 
 
 @register.simple_tag

@@ -14,7 +14,6 @@ import io
 import logging
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
 
 from docx import Document
 from docx.enum.table import WD_TABLE_ALIGNMENT
@@ -367,6 +366,3 @@ def human_size(size: int) -> str:
         value /= 1024
     return f"{size} B"
 
-
-def now_label(value: datetime) -> str:
-    return value.strftime("%Y-%m-%d %H:%M")

@@ -1,107 +1,90 @@
-"""Bookkeeping shared by the stages: claiming a stage, steps, progress events, failure.
+"""The room report's stages as data, and the bookkeeping every stage shares: its claim, its steps, its progress.
 
-A stage claims its transition with one conditional UPDATE, so that a
-redelivered or duplicated task finds the work already claimed or done and
-does nothing twice. Steps are keyed per report (``report_step_unique_key``),
-so running a stage again reuses its step row instead of adding one.
+A stage claims its transition through ``lifecycle.claim``, so that a
+redelivered or duplicated task finds the work already claimed or done and does
+nothing twice. Steps are keyed per report (``report_step_unique_key``), so
+running a stage again reuses its step row instead of adding one.
 """
 
 from __future__ import annotations
 
-import logging
 import re
-import threading
 from dataclasses import dataclass
-from typing import Callable
 
-from django.db import transaction
-from django.db.models import F
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
 
-from realtime import events
-from reports.models import IN_FLIGHT_STATUSES, Report, ReportStatus, ReportStep, StepStatus
+from reports import events, lifecycle
+from reports.models import Report, ReportStatus, ReportStep, StepStatus
 
-logger = logging.getLogger(__name__)
+COLLECT, CONTENT, ASSEMBLE, PUBLISH = "collect_data", "generate_content", "assemble_document", "publish"
 
 
 @dataclass(frozen=True)
 class Stage:
     key: str
-    previous: str  # the status the report must be in (or have left) for this stage to start
+    previous: str  # the status the report must be in (with the previous stage's step completed) to start
     running: str  # the status while this stage runs
-    label_zh: str
-    label_en: str
-    percent_start: int
-
-    def label(self, language: str) -> str:
-        return self.label_en if language == "en" else self.label_zh
+    label: Promise
+    percent_start: int  # the progress bar when the stage starts ...
+    percent_done: int  # ... and when it has finished
 
 
 STAGES = {
-    "collect_data": Stage("collect_data", ReportStatus.PENDING, ReportStatus.COLLECTING_DATA,
-                          "收集事件室資料", "Collecting the room's data", 5),
-    "generate_content": Stage("generate_content", ReportStatus.COLLECTING_DATA, ReportStatus.GENERATING_CONTENT,
-                              "撰寫報告內容", "Writing the content", 25),
-    "assemble_document": Stage("assemble_document", ReportStatus.GENERATING_CONTENT,
-                               ReportStatus.ASSEMBLING_DOCUMENT, "組合 Word 文件", "Assembling the document", 75),
-    "publish": Stage("publish", ReportStatus.ASSEMBLING_DOCUMENT, ReportStatus.ASSEMBLING_DOCUMENT,
-                     "儲存與發布", "Storing and publishing", 92),
+    COLLECT: Stage(COLLECT, ReportStatus.PENDING, ReportStatus.COLLECTING_DATA,
+                   _("Collecting the room's data"), 5, 20),
+    CONTENT: Stage(CONTENT, ReportStatus.COLLECTING_DATA, ReportStatus.GENERATING_CONTENT,
+                   _("Writing the content"), 25, 70),
+    ASSEMBLE: Stage(ASSEMBLE, ReportStatus.GENERATING_CONTENT, ReportStatus.ASSEMBLING_DOCUMENT,
+                    _("Assembling the document"), 75, 90),
+    # Publishing has no status of its own: it needs the finished document stage.
+    PUBLISH: Stage(PUBLISH, ReportStatus.ASSEMBLING_DOCUMENT, ReportStatus.ASSEMBLING_DOCUMENT,
+                   _("Storing and publishing"), 92, 100),
 }
-STAGE_ORDER = ["collect_data", "generate_content", "assemble_document", "publish"]
+STAGE_ORDER = list(STAGES)
 
 
-class ReportFailure(Exception):
-    """A failure with a message for people; ``detail`` is the technical part (operators only)."""
+def previous_stage(key: str) -> str | None:
+    index = STAGE_ORDER.index(key)
+    return STAGE_ORDER[index - 1] if index else None
 
-    def __init__(self, message: str, *, detail: str = ""):
-        super().__init__(message)
-        self.message = message
-        self.detail = detail or message
+
+def first_unfinished_stage(report: Report) -> str:
+    """The stage a stuck report resumes from."""
+    done = set(ReportStep.objects.filter(report=report, status=StepStatus.COMPLETED, parent__isnull=True)
+               .values_list("key", flat=True))
+    return next((key for key in STAGE_ORDER if key not in done), PUBLISH)
 
 
 class StageSkipped(Exception):
     """The stage has nothing to do: another run claimed it, finished it, or the report ended."""
 
 
-# --- Progress -------------------------------------------------------------------
-
-_listeners = threading.local()
+# --- Progress -------------------------------------------------------------------------------
 
 
-def add_progress_listener(callback: Callable[[str, dict], None]) -> None:
-    """Also call ``callback(event_type, payload)`` for events of this thread (the terminal command's bar)."""
-    if not hasattr(_listeners, "items"):
-        _listeners.items = []
-    _listeners.items.append(callback)
+def label(report: Report, text) -> str:
+    """``text`` (a lazy translation) in the report's language."""
+    with translation.override(report.language):
+        return str(text)
 
 
-def remove_progress_listener(callback) -> None:
-    if hasattr(_listeners, "items") and callback in _listeners.items:
-        _listeners.items.remove(callback)
+def progress(report: Report, *, step, percent: int) -> None:
+    """Save the live position (``step`` in the report's language) and send ``report.progress``."""
+    report.step = label(report, step)[:200]
+    report.percent = max(0, min(int(percent), 100))
+    Report.objects.filter(id=report.id).update(step=report.step, percent=report.percent)
+    events.emit(report, events.report_progress(report))
 
 
-def announce(report: Report, event_type: str, payload: dict) -> None:
-    """Publish to the room after commit, and tell this thread's listeners."""
-    for callback in list(getattr(_listeners, "items", [])):
-        try:
-            callback(event_type, payload)
-        except Exception:  # noqa: BLE001 - a display must never break the pipeline
-            logger.exception("Progress listener failed")
-    if report.room_id:
-        events.publish_on_commit(report.room_id, event_type, payload)
+def progress_through(report: Report, stage: Stage, *, step, done: int, total: int) -> None:
+    """Progress inside ``stage``: ``done`` of ``total`` parts finished."""
+    span = stage.percent_done - stage.percent_start
+    progress(report, step=step, percent=stage.percent_start + round(span * done / max(total, 1)))
 
 
-def progress(report: Report, *, step: str, percent: int) -> None:
-    """Save the live position and send ``report.progress``."""
-    percent = max(0, min(int(percent), 100))
-    Report.objects.filter(id=report.id).update(step=step[:200], percent=percent)
-    report.step, report.percent = step[:200], percent
-    announce(report, "report.progress", {
-        "report_id": str(report.id), "status": report.status, "step": report.step, "percent": percent,
-    })
-
-
-# --- Claims ---------------------------------------------------------------------
+# --- Claims ---------------------------------------------------------------------------------
 
 
 def claim_stage(report_id, stage: Stage) -> Report:
@@ -111,38 +94,27 @@ def claim_stage(report_id, stage: Stage) -> Report:
     unfinished is a retry or a redelivery after a lost worker: it runs again.
     """
     now = timezone.now()
-    updates = {"status": stage.running, "stage_started_at": now}
-    if stage.previous == ReportStatus.PENDING:
-        updates["started_at"] = now
-    claimed = Report.objects.filter(id=report_id, status=stage.previous)
-    if stage.previous != ReportStatus.PENDING:
-        # The previous stage must have finished, not merely started.
-        previous_key = STAGE_ORDER[STAGE_ORDER.index(stage.key) - 1]
-        claimed = claimed.filter(steps__key=previous_key, steps__status=StepStatus.COMPLETED)
-    # The status is repeated outside the subquery so that PostgreSQL re-checks it when a
-    # concurrent claim of the same stage commits first (the subquery alone is not re-checked).
-    if stage.previous != stage.running and Report.objects.filter(
-        id__in=claimed.values("id"), status=stage.previous
-    ).update(**updates):
-        return Report.objects.select_related("room", "requested_by").get(id=report_id)
+    fields = {"stage_started_at": now, **({"started_at": now} if stage.previous == ReportStatus.PENDING else {})}
+    before = previous_stage(stage.key)
+    if stage.previous != stage.running and (before is None or _step_done(report_id, before)):
+        if lifecycle.claim(report_id, source=[stage.previous], target=stage.running, **fields):
+            return Report.objects.select_related("room", "requested_by").get(id=report_id)
     report = Report.objects.select_related("room", "requested_by").filter(id=report_id).first()
     if report is None:
         raise StageSkipped(f"report {report_id} no longer exists")
-    if report.status == stage.running and not ReportStep.objects.filter(
-        report=report, key=stage.key, status=StepStatus.COMPLETED
-    ).exists():
-        if stage.previous == stage.running:
-            # publish has no status of its own: it needs the finished document stage.
-            if not ReportStep.objects.filter(
-                report=report, key="assemble_document", status=StepStatus.COMPLETED
-            ).exists():
-                raise StageSkipped("the document is not assembled yet")
+    if report.status == stage.running and not _step_done(report_id, stage.key):
+        if before is not None and not _step_done(report_id, before):
+            raise StageSkipped(f"report {report_id}: {before} has not finished")
         Report.objects.filter(id=report_id).update(stage_started_at=now)
         return report
     raise StageSkipped(f"report {report_id} is {report.status}; {stage.key} has nothing to do")
 
 
-# --- Steps ----------------------------------------------------------------------
+def _step_done(report_id, key: str) -> bool:
+    return ReportStep.objects.filter(report_id=report_id, key=key, status=StepStatus.COMPLETED).exists()
+
+
+# --- Steps ------------------------------------------------------------------------------------
 
 
 def step_start(report: Report, key: str, *, label: str = "", parent: ReportStep | None = None) -> ReportStep:
@@ -178,33 +150,3 @@ def step_finish(step: ReportStep, *, status=StepStatus.COMPLETED, **detail) -> R
         step.detail = json_safe({**(step.detail or {}), **detail})
     step.save(update_fields=["status", "finished_at", "detail"])
     return step
-
-
-# --- Failure --------------------------------------------------------------------
-
-GENERIC_FAILURE = "The report could not be written. Try again; if it fails again, tell an operator."
-
-
-def report_fail(report_id, *, message: str = "", detail: str = "") -> bool:
-    """End an in-flight report in ``failed``; False if it had already ended. Safe to call twice."""
-    message = (message or GENERIC_FAILURE)[:500]
-    with transaction.atomic():
-        updated = Report.objects.filter(id=report_id, status__in=IN_FLIGHT_STATUSES).update(
-            status=ReportStatus.FAILED, error_message=message, error_detail=detail[:20000],
-            completed_at=timezone.now(), step="",
-        )
-        if not updated:
-            return False
-        ReportStep.objects.filter(report_id=report_id, status=StepStatus.RUNNING).update(
-            status=StepStatus.FAILED, finished_at=timezone.now()
-        )
-        report = Report.objects.get(id=report_id)
-        announce(report, "report.failed", {
-            "report_id": str(report.id), "status": report.status, "error_message": report.error_message,
-        })
-    logger.warning("Report %s failed: %s", report_id, detail or message)
-    return True
-
-
-def bump_attempts(report_id) -> None:
-    Report.objects.filter(id=report_id).update(attempts=F("attempts") + 1)

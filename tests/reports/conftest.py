@@ -4,6 +4,8 @@ from datetime import timedelta
 
 import pytest
 
+from realtime.events import CATALOGUE, Event
+
 from config.celery import app as celery_app
 
 from incidents.models import MemberRole, Message, MessageKind
@@ -24,8 +26,10 @@ def published(monkeypatch):
     """Every realtime.events.publish call, as (room_id, type, payload), once its transaction committed."""
     calls = []
 
-    def record(room_id, event_type, payload=None):
-        calls.append((str(room_id), event_type, payload or {}))
+    def record(room_id, built):
+        # Every event published must be one the catalogue declares (docs/events.md).
+        assert isinstance(built, Event) and built.type in CATALOGUE, built
+        calls.append((str(room_id), built.type, built.payload))
         return True
 
     monkeypatch.setattr("realtime.events.publish", record)

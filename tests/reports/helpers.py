@@ -6,7 +6,7 @@ from docx import Document
 from docx.oxml.ns import qn
 
 from reports.models import Report
-from reports.pipeline.runner import run_inline
+from reports.pipeline.workflow import run_inline
 from reports.services import report_request
 
 

@@ -1,4 +1,5 @@
 import io
+import re
 import threading
 from datetime import date, datetime
 from datetime import timezone as dt_timezone
@@ -10,7 +11,9 @@ from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 from docx import Document
 
-from reports import daily, kpis
+from reports import kpis
+from reports.daily import producer as daily
+from reports.daily import schedule as daily_schedule
 from reports.models import Report, ReportKind, ReportStatus
 from tests import factories
 from tests.reports.http_stub import stub_server  # noqa: F401 - fixture
@@ -39,14 +42,14 @@ def docx_text(report):
 
 
 def test_migrate_created_the_0800_taipei_beat_entry_for_operators():
-    task = PeriodicTask.objects.get(name=daily.SCHEDULE_NAME)
+    task = PeriodicTask.objects.get(name=daily_schedule.SCHEDULE_NAME)
     assert task.task == "reports.daily_report"
     assert task.enabled
     assert (task.crontab.minute, task.crontab.hour, str(task.crontab.timezone)) == ("0", "8", "Asia/Taipei")
 
 
 def test_the_beat_entry_resolves_to_0800_taipei_which_is_0000_utc():
-    schedule = PeriodicTask.objects.get(name=daily.SCHEDULE_NAME).crontab.schedule
+    schedule = PeriodicTask.objects.get(name=daily_schedule.SCHEDULE_NAME).crontab.schedule
     now = datetime(2026, 3, 10, 10, 0, tzinfo=TAIPEI)  # after today's run
     schedule.nowfun = lambda: now
     last_run = datetime(2026, 3, 10, 8, 0, tzinfo=TAIPEI)
@@ -59,24 +62,24 @@ def test_the_beat_entry_resolves_to_0800_taipei_which_is_0000_utc():
 
 
 def test_a_beat_that_was_down_at_0800_runs_the_missed_report_when_it_comes_back():
-    schedule = PeriodicTask.objects.get(name=daily.SCHEDULE_NAME).crontab.schedule
+    schedule = PeriodicTask.objects.get(name=daily_schedule.SCHEDULE_NAME).crontab.schedule
     schedule.nowfun = lambda: datetime(2026, 3, 11, 9, 30, tzinfo=TAIPEI)
 
     assert schedule.is_due(datetime(2026, 3, 10, 8, 0, tzinfo=TAIPEI)).is_due is True
 
 
 def test_setup_schedules_recreates_a_deleted_entry_and_leaves_an_edited_one_alone():
-    PeriodicTask.objects.filter(name=daily.SCHEDULE_NAME).delete()
+    PeriodicTask.objects.filter(name=daily_schedule.SCHEDULE_NAME).delete()
     out = io.StringIO()
     call_command("setup_schedules", stdout=out)
     assert "Created" in out.getvalue()
-    task = PeriodicTask.objects.get(name=daily.SCHEDULE_NAME)
+    task = PeriodicTask.objects.get(name=daily_schedule.SCHEDULE_NAME)
 
     task.enabled = False
     task.crontab.hour = "7"
     task.crontab.save()
     task.save()
-    assert daily.ensure_daily_schedule() == (task, False)
+    assert daily_schedule.ensure_daily_schedule() == (task, False)
     task.refresh_from_db()
     assert (task.enabled, task.crontab.hour) == (False, "7")
     assert PeriodicTask.objects.filter(task="reports.daily_report").count() == 1
@@ -100,14 +103,28 @@ def test_the_daily_report_holds_the_kpis_and_a_docx_with_tables_and_two_charts()
     assert report.content["period"]["start"] == "2026-03-10T00:00:00+08:00"
 
     document, text, cells = docx_text(report)
-    assert "每日營運報告 Daily report · 2026-03-10" in text
-    assert "健康狀態 Health: 注意 Attention  開啟 opened 5 · 解決 resolved 4 · 未結案 open 3" in text
-    assert "1 SEV1 opened" in text
-    assert ["開啟 Opened", "5", "解決 Resolved", "4"] == cells[2:6]
-    assert "MTTR p90" in cells and "240 min" in cells
+    assert "每日營運報告 · 2026-03-10" in text
+    assert "健康狀態：注意  開啟 5 · 解決 4 · 未結案 3" in text
+    assert "1 件 SEV1" in text
+    assert ["開啟", "5", "解決", "4"] == cells[2:6]
+    assert "MTTR p90" in cells and "240 分鐘" in cells
     assert "Email" in cells and "Network" in cells and "F 事件 incident" in cells
     assert "dify" in cells and "1,500" in cells
     assert len(document.inline_shapes) == 2
+    # Written in the report's language only: no English twin beside the Chinese.
+    assert "Daily report" not in text and "Health" not in text and "Opened" not in cells
+
+
+def test_an_english_daily_report_is_written_in_english_only(settings):
+    settings.REPORT_LANGUAGE = "en"
+    seed_known_day()
+    report = daily.daily_report_produce(day=DAY).report
+    _, text, cells = docx_text(report)
+    assert report.language == "en"
+    assert "Daily report · 2026-03-10" in text and "Health: Attention  opened 5 · resolved 4 · still open 3" in text
+    assert ["Opened", "5", "Resolved", "4"] == cells[2:6]
+    # Room titles are the rooms' own words; everything else is English.
+    assert not re.search("[\u4e00-\u9fff]", re.sub(r"\w 事件 incident", "", text))
 
 
 def test_running_a_day_again_returns_the_same_report_and_force_rewrites_it_in_place():
@@ -136,7 +153,7 @@ def test_a_failing_source_leaves_the_report_complete_with_that_part_marked_unava
     assert report.status == ReportStatus.COMPLETED
     assert report.content["kpis"]["tokens"] == {"unavailable": True, "reason": "TimeoutError: statement timeout"}
     _, text, cells = docx_text(report)
-    assert "資料無法取得 Unavailable: TimeoutError: statement timeout" in text
+    assert "資料無法取得：TimeoutError: statement timeout" in text
     assert "F 事件 incident" in cells
 
 
@@ -150,7 +167,7 @@ def test_a_failed_run_is_recorded_and_the_next_run_writes_the_day(monkeypatch):
     report = Report.objects.get(kind=ReportKind.DAILY, period_date=DAY)
     assert report.status == ReportStatus.FAILED
     assert "disk full" in report.error_detail
-    assert "next run" in report.error_message
+    assert report.error_message == "無法產生每日報告，下次執行時會再試一次。"
 
     monkeypatch.undo()
     assert daily.daily_report_produce(day=DAY).produced
@@ -188,7 +205,7 @@ def test_telegram_gets_the_summary_and_the_docx_of_the_day(stub_server, settings
     assert report.delivery["telegram"]["attempts"] == 3
     message = stub_server.requests[2].json()
     assert message["parse_mode"] == "HTML"
-    assert message["text"].startswith("<b>每日營運報告 Daily report 2026-03-10</b>\n健康狀態 Health: 注意 Attention")
+    assert message["text"].startswith("<b>每日營運報告 2026-03-10</b>\n健康狀態：注意")
     with report.document.open("rb") as handle:
         assert handle.read() in stub_server.requests[3].body
 

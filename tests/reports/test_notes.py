@@ -7,7 +7,8 @@ import pytest
 from django.test import AsyncClient
 
 from incidents import services as room_services
-from reports import notes
+from reports import tasks
+from reports.notes import service as notes
 from reports.models import Report, ReportKind, ReportStatus
 from tests.fakes.ai_server import FakeAIServer, Reply
 from tests.factories import add_messages, make_user
@@ -118,14 +119,16 @@ def test_regenerate_keeps_the_old_version(api, active_room, commander, django_ca
 
 
 @pytest.mark.django_db
-def test_stuck_notes_are_failed_by_the_reaper(active_room, commander, published, settings):
+def test_stuck_notes_are_failed_by_the_reaper(active_room, commander, published, settings,
+                                             django_capture_on_commit_callbacks):
     from datetime import timedelta
 
     from django.utils import timezone
 
     report = Report.objects.create(room=active_room, kind=ReportKind.NOTES, status=ReportStatus.GENERATING_CONTENT,
                                    created_at=timezone.now() - timedelta(hours=1))
-    assert notes.fail_stuck_notes() == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        assert tasks.reap_stuck_reports() == {"requeued": 0, "failed": 1}
     report.refresh_from_db()
     assert report.status == ReportStatus.FAILED and report.error_message
     assert ("notes.failed" in [event for _, event, _ in published])

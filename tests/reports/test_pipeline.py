@@ -7,9 +7,9 @@ import pytest
 from django.utils import timezone
 
 from incidents.models import Message, MessageKind, RoomFile
-from reports import tasks
+from reports import lifecycle, tasks
 from reports.models import Report, ReportStatus, ReportStep, StepStatus
-from reports.pipeline import reaper, stages
+from reports.pipeline import stages, workflow
 from reports.pipeline.collect import collect_room
 from reports.prompts import SECTION_KEYS, SECTION_TITLES
 from tests import factories
@@ -63,7 +63,7 @@ def test_running_any_stage_again_changes_nothing(incident, commander, published,
     document = report.document.name
     events_before = len(published)
 
-    for task in (tasks.collect_data, tasks.generate_content, tasks.assemble_document, tasks.publish_report):
+    for task in (workflow.collect_data, workflow.generate_content, workflow.assemble_document, workflow.publish_report):
         with django_capture_on_commit_callbacks(execute=True):
             result = task.apply(args=[str(report.id)])
         assert result.state == "IGNORED"
@@ -277,20 +277,20 @@ def test_reaper_requeues_a_stuck_report_and_fails_it_after_the_last_try(
     # The worker died in generate_content.
     Report.objects.filter(id=report.id).update(status=ReportStatus.GENERATING_CONTENT, stage_started_at=long_ago)
     with django_capture_on_commit_callbacks(execute=True):
-        assert reaper.reap_stuck_reports() == {"requeued": 1, "failed": 0}
+        assert tasks.reap_stuck_reports() == {"requeued": 1, "failed": 0}
     report.refresh_from_db()
     assert report.status == ReportStatus.COMPLETED
     assert report.attempts == 1
 
     stuck, _ = report_create(room=incident, requested_by=commander)
     Report.objects.filter(id=stuck.id).update(status=ReportStatus.COLLECTING_DATA, stage_started_at=long_ago,
-                                              attempts=reaper.MAX_REQUEUES)
-    assert reaper.reap_stuck_reports() == {"requeued": 0, "failed": 1}
+                                              attempts=lifecycle.MAX_REQUEUES)
+    assert tasks.reap_stuck_reports() == {"requeued": 0, "failed": 1}
     stuck.refresh_from_db()
-    assert stuck.status == ReportStatus.FAILED and "try again" in stuck.error_message
+    assert stuck.status == ReportStatus.FAILED and stuck.error_message == "報告產生逾時而被中止，請重新產生。"
     # A fresh report is left alone.
     fresh, _ = report_create(room=incident, requested_by=commander)
-    assert reaper.reap_stuck_reports() == {"requeued": 0, "failed": 0}
+    assert tasks.reap_stuck_reports() == {"requeued": 0, "failed": 0}
 
 
 def test_generate_report_command_writes_the_file(incident, capsys):

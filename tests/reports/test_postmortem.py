@@ -15,7 +15,7 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]  # comp
 def pipeline_starts(monkeypatch):
     """The report ids whose pipeline was started; the pipeline itself is tested in its own files."""
     started = []
-    monkeypatch.setattr("reports.services._start", started.append)
+    monkeypatch.setattr("reports.pipeline.workflow.start", started.append)
     return started
 
 

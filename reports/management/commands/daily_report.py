@@ -5,7 +5,7 @@ from datetime import date
 from django.core.management.base import BaseCommand, CommandError
 
 from reports import kpis
-from reports.daily import daily_report_produce, deliver_daily_report
+from reports.daily.producer import daily_report_produce, deliver_daily_report
 
 
 class Command(BaseCommand):

@@ -8,8 +8,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 from incidents.models import IncidentRoom
 from reports.models import ReportKind, ReportStatus
-from reports.pipeline.runner import run_inline
-from reports.pipeline.state import add_progress_listener, remove_progress_listener
+from reports.events import add_progress_listener, remove_progress_listener
+from reports.pipeline.workflow import run_inline
 from reports.services import report_create
 
 
@@ -34,7 +34,8 @@ class Command(BaseCommand):
         self.stdout.write(f"Report {report.id} for “{room.title}”")
         tty = getattr(self.stdout, "isatty", lambda: False)()
 
-        def draw(event_type, payload):
+        def draw(built):
+            payload = built.payload
             percent = int(payload.get("percent", 0) or 0)
             step = payload.get("step") or payload.get("status", "")
             bar = "█" * (percent // 4) + "░" * (25 - percent // 4)

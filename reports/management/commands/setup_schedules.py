@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand
 
-from reports.daily import ensure_daily_schedule
+from reports.daily.schedule import ensure_daily_schedule
 
 
 class Command(BaseCommand):
