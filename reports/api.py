@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import date
 from urllib.parse import quote
-from zoneinfo import ZoneInfo
 
 from django.http import FileResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
 from rest_framework.exceptions import NotFound
@@ -20,6 +20,7 @@ from config.errors import Conflict
 from incidents.selectors import room_get_for_user
 from reports.models import Report, ReportStatus
 from reports.pipeline.reaper import reap_stuck_reports, stuck_reports
+from reports.prompts import in_language
 from reports.serializers import (
     ReportDetailSerializer,
     ReportGenerateInputSerializer,
@@ -47,11 +48,12 @@ def _report_or_404(room, report_id) -> Report:
 
 
 def download_filename(report: Report, room) -> str:
-    """事件報告-<room title>-2026-11-21.docx: readable, and safe as a file name everywhere."""
-    day = (report.completed_at or report.created_at or timezone.now()).astimezone(ZoneInfo("Asia/Taipei")).date()
-    head = {"postmortem": "事後檢討報告"}.get(report.kind, "事件報告")
-    if report.language == "en":
-        head = {"postmortem": "Postmortem"}.get(report.kind, "Incident-report")
+    """事件報告-<room title>-2026-11-21.docx (Incident-report-… in English): readable, and safe as a file name."""
+    day = timezone.localtime(report.completed_at or report.created_at or timezone.now(),
+                             timezone.get_default_timezone()).date()
+    with in_language(report.language):
+        head = pgettext("file name", "Postmortem") if report.kind == "postmortem" \
+            else pgettext("file name", "Incident-report")
     title = " ".join(room.title.translate(_UNSAFE_NAME).split())[:80].strip(". ") or "room"
     return f"{head}-{title}-{date.isoformat(day)}.docx"
 
