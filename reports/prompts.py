@@ -171,11 +171,15 @@ def _messages(count) -> str:
     return pgettext("room data", "%(count)s messages") % {"count": count}
 
 
+def _heading(text: str) -> str:
+    return f"## {text}"
+
+
 def _room_lines(snapshot: RoomSnapshot) -> list[str]:
     none = pgettext("room data", "(none)")
-    lines = [f"## {pgettext('room data', 'Incident')}"]
+    lines = [_heading(pgettext("room data", "Incident"))]
     lines += [f"- {label}: {value or none}" for label, value in _room_fields(snapshot)]
-    lines += ["", f"## {pgettext('room data', 'Members')}"]
+    lines += ["", _heading(pgettext("room data", "Members"))]
     lines += [f"- {member.name} ({member.role_label}), {_messages(member.message_count)}"
               for member in snapshot.members]
     return lines
@@ -190,14 +194,15 @@ def _condensed_lines(snapshot: RoomSnapshot) -> list[str]:
     lines += [f"- {name}: {_messages(count)}" for name, count in older.by_sender]
     lines += [f"- [{local(event.time)}] ({event.kind}) {event.body}" for event in older.events]
     if older.quiet_stretches:
-        lines.append(f"- {pgettext('room data', 'Quiet stretches')}: " + "; ".join(
+        quiet = pgettext("room data", "Quiet stretches")
+        lines.append(f"- {quiet}: " + "; ".join(
             f"{local(q.start)} – {local(q.end)}" for q in older.quiet_stretches[:MAX_QUIET_STRETCHES]))
     return lines
 
 
 def _timeline_lines(snapshot: RoomSnapshot) -> list[str]:
     """The recent messages, the date written only when the day changes."""
-    lines = ["", f"## {pgettext('room data', 'Timeline')}"]
+    lines = ["", _heading(pgettext("room data", "Timeline"))]
     previous_day = None
     for message in snapshot.messages:
         day = local(message.time)[:10]
@@ -212,9 +217,10 @@ def _timeline_lines(snapshot: RoomSnapshot) -> list[str]:
 def _file_lines(snapshot: RoomSnapshot) -> list[str]:
     if not snapshot.files:
         return []
-    lines = ["", f"## {pgettext('room data', 'Files')}"]
+    lines = ["", _heading(pgettext("room data", "Files"))]
+    image = pgettext("room data", "image")
     for f in snapshot.files:
-        kind = f", {pgettext('room data', 'image')}" if f.is_image else ""
+        kind = f", {image}" if f.is_image else ""
         lines.append(f"- {f.name} ({f.content_type}, {f.size} bytes{kind}), {f.uploaded_by} {local(f.created_at)}")
     return lines
 
@@ -236,7 +242,7 @@ def format_action_items(snapshot: RoomSnapshot, language: str) -> str:
     if not snapshot.action_items:
         return ""
     with in_language(language):
-        lines = [f"## {pgettext('room data', 'Action items recorded in the room')}"]
+        lines = [_heading(pgettext("room data", "Action items recorded in the room"))]
         for item in snapshot.action_items:
             lines.append("- " + _("%(title)s (owner: %(owner)s, due: %(due)s, %(state)s)") % {
                 "title": item.title, "owner": item.assignee or pgettext("room data", "to be assigned"),
@@ -257,7 +263,8 @@ def user_prompt(snapshot: RoomSnapshot, language: str, keys: list[str] | None = 
             task = _("Write all six sections: %(keys)s.") % {"keys": names}
         else:
             task = _("Write only these sections: %(keys)s. The JSON object holds only these keys.") % {"keys": names}
-        return f"{room}\n\n## {pgettext('room data', 'Task')}\n{task}"
+        heading = _heading(pgettext("room data", "Task"))
+        return f"{room}\n\n{heading}\n{task}"
 
 
 def repair_prompt(answer: str, problems: list[str], language: str, keys: list[str]) -> str:

@@ -110,7 +110,7 @@ def _participants(snapshot: RoomSnapshot):
     participants = []
     for member in snapshot.members:
         if member.message_count:
-            contribution = _("%(count)s messages") % {"count": member.message_count}
+            contribution = pgettext("offline writer", "%(count)s messages") % {"count": member.message_count}
             if member.name in first_said:
                 contribution += _("; first said: \"%(text)s\"") % {
                     "text": _clip(first_said[member.name], CLIP_FIRST_SAID)}
