@@ -48,7 +48,7 @@ def _report_or_404(room, report_id) -> Report:
 
 
 def download_filename(report: Report, room) -> str:
-    """事件報告-<room title>-2026-11-21.docx (Incident-report-… in English): readable, and safe as a file name."""
+    """Incident-report-<room title>-2026-11-21.docx, the head in the report's language; safe as a file name."""
     day = timezone.localtime(report.completed_at or report.created_at or timezone.now(),
                              timezone.get_default_timezone()).date()
     with in_language(report.language):

@@ -139,7 +139,8 @@ def _files(report: Report, snapshot: RoomSnapshot) -> tuple[list[ImageItem], lis
         try:
             data = _read(f.storage_name)
         except FileNotFoundError:
-            images.append(ImageItem(name=f.name, data=None, caption=caption, problem=pgettext("report", "file missing")))
+            images.append(ImageItem(name=f.name, data=None, caption=caption,
+                                    problem=pgettext("report", "file missing")))
             continue
         except Exception as exc:  # noqa: BLE001 - storage trouble costs an image, not the report
             logger.warning("Could not read %s for report %s: %r", f.storage_name, report.id, exc)
