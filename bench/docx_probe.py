@@ -37,7 +37,7 @@ def warroom(messages, images):
     from bench.seed import png
     from reports.pipeline.assemble import font_settings, labels_for
     from reports.pipeline.docx_builder import DocumentModel, ImageItem, build_docx
-    from reports.prompts import SECTION_KEYS, SECTION_TITLES
+    from reports.prompts import SECTION_KEYS, sections_for
 
     data = png()
     sections = {k: f"{k} 段落內容。" * 20 for k in SECTION_KEYS}
@@ -45,7 +45,7 @@ def warroom(messages, images):
     sections["participants"] = [{"name": f"成員 {i}", "role": "responder", "contribution": "處理"} for i in range(8)]
     model = DocumentModel(
         title="事件報告 Bench", language="zh-hant", metadata=[("事件室", "Bench")] * 10,
-        section_titles={k: SECTION_TITLES["zh-hant"][k] for k in SECTION_KEYS}, sections=sections,
+        section_titles=sections_for("incident").titles_in("zh-hant"), sections=sections,
         sources={}, notes={}, labels=labels_for("zh-hant"),
         images=[ImageItem(name=f"d{i}.png", data=data, caption=f"dashboard {i}") for i in range(images)],
         footer="Bench",

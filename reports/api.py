@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import date
 from urllib.parse import quote
-from zoneinfo import ZoneInfo
 
 from django.http import FileResponse, Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
 from rest_framework.response import Response
@@ -18,6 +18,7 @@ from rest_framework.views import APIView
 from config.errors import Conflict
 from incidents.selectors import room_for_user_or_404
 from reports.models import Report, ReportStatus
+from reports.prompts import in_language
 from reports.serializers import (
     ReportDetailSerializer,
     ReportGenerateInputSerializer,
@@ -42,11 +43,12 @@ def _report_or_404(room, report_id) -> Report:
 
 
 def download_filename(report: Report, room) -> str:
-    """事件報告-<room title>-2026-11-21.docx: readable, and safe as a file name everywhere."""
-    day = (report.completed_at or report.created_at or timezone.now()).astimezone(ZoneInfo("Asia/Taipei")).date()
-    head = {"postmortem": "事後檢討報告"}.get(report.kind, "事件報告")
-    if report.language == "en":
-        head = {"postmortem": "Postmortem"}.get(report.kind, "Incident-report")
+    """Incident-report-<room title>-2026-11-21.docx, the head in the report's language; safe as a file name."""
+    day = timezone.localtime(report.completed_at or report.created_at or timezone.now(),
+                             timezone.get_default_timezone()).date()
+    with in_language(report.language):
+        head = pgettext("file name", "Postmortem") if report.kind == "postmortem" \
+            else pgettext("file name", "Incident-report")
     title = " ".join(room.title.translate(_UNSAFE_NAME).split())[:80].strip(". ") or "room"
     return f"{head}-{title}-{date.isoformat(day)}.docx"
 

@@ -83,7 +83,7 @@ class ReportFailure(Exception):
         self.detail = detail or str(message)
 
 
-def in_language(language: str, message) -> str:
+def text_in(language: str, message) -> str:
     """``message`` (a lazy translation or plain text) rendered in ``language``."""
     with translation.override(language):
         return str(message)
@@ -119,7 +119,7 @@ def fail(report_id, *, message=None, detail: str = "") -> bool:
         if report is None:
             return False
         rules = RULES[report.kind]
-        text = in_language(report.language, message or rules.failure_message)[:MESSAGE_LIMIT]
+        text = text_in(report.language, message or rules.failure_message)[:MESSAGE_LIMIT]
         updated = Report.objects.filter(id=report_id, status__in=IN_FLIGHT_STATUSES).update(
             status=ReportStatus.FAILED, error_message=text, error_detail=detail[:DETAIL_LIMIT],
             completed_at=timezone.now(), step="",

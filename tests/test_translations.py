@@ -65,7 +65,9 @@ def test_the_catalogue_is_complete_and_compiled():
         catalog = gettext.GNUTranslations(compiled)._catalog
     for entry in entries:
         if entry["msgid"] and "msgid_plural" not in entry:
-            assert catalog.get(entry["msgid"]) == entry["msgstr"], f"stale .mo for {entry['msgid']!r}: run compilemessages"
+            # A pgettext entry is stored under "context\x04msgid".
+            key = f"{entry['msgctxt']}\x04{entry['msgid']}" if "msgctxt" in entry else entry["msgid"]
+            assert catalog.get(key) == entry["msgstr"], f"stale .mo for {entry['msgid']!r}: run compilemessages"
 
 
 CHINESE = {

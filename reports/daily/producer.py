@@ -89,7 +89,7 @@ def _claim(report: Report, *, force: bool) -> bool:
         claimable |= Q(status=ReportStatus.COMPLETED)
     return lifecycle.claim(
         report.pk, source=claimable, target=ReportStatus.COLLECTING_DATA,
-        step=lifecycle.in_language(report.language, COLLECTING), percent=COLLECTING_PERCENT, started_at=now,
+        step=lifecycle.text_in(report.language, COLLECTING), percent=COLLECTING_PERCENT, started_at=now,
         stage_started_at=now, completed_at=None, error_message="", error_detail="", attempts=report.attempts + 1,
     )
 

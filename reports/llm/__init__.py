@@ -13,8 +13,9 @@ from reports.llm.base import (  # noqa: F401 - the package's public names
     LLMTimeout,
     complete_with_retries,
 )
-
-PROVIDERS = ("offline", "dify", "openai")
+from reports.llm.dify import DifyClient
+from reports.llm.offline import OfflineClient
+from reports.llm.openai import OpenAIClient
 
 
 def configured_provider() -> str:
@@ -31,23 +32,17 @@ def get_client(provider: str | None = None, *, streaming: bool | None = None) ->
     """The writer for ``provider``; ``streaming`` overrides the configured response mode."""
     provider = provider or configured_provider()
     if provider == "dify":
-        from reports.llm.dify import DifyClient
-
         return DifyClient(
             base_url=settings.DIFY_BASE_URL, api_key=settings.DIFY_API_KEY, timeout=settings.DIFY_TIMEOUT_SECONDS,
             response_mode=(
-                getattr(settings, "DIFY_RESPONSE_MODE", "streaming") if streaming is None
+                settings.DIFY_RESPONSE_MODE if streaming is None
                 else ("streaming" if streaming else "blocking")
             ),
         )
     if provider == "openai":
-        from reports.llm.openai import OpenAIClient
-
         return OpenAIClient(
             base_url=settings.OPENAI_BASE_URL, api_key=settings.OPENAI_API_KEY, model=settings.OPENAI_MODEL,
             timeout=settings.OPENAI_TIMEOUT_SECONDS,
-            stream=getattr(settings, "OPENAI_STREAM", True) if streaming is None else streaming,
+            stream=settings.OPENAI_STREAM if streaming is None else streaming,
         )
-    from reports.llm.offline import OfflineClient
-
     return OfflineClient()

@@ -94,7 +94,12 @@ class LLMClient:
         raise NotImplementedError
 
 
-def backoff_delay(attempt: int, *, base: float, cap: float = 30.0, retry_after: float | None = None) -> float:
+# The longest wait between two attempts, in seconds (a server's Retry-After included).
+BACKOFF_CAP_SECONDS = 30.0
+
+
+def backoff_delay(attempt: int, *, base: float, cap: float = BACKOFF_CAP_SECONDS,
+                  retry_after: float | None = None) -> float:
     """Exponential backoff with full jitter; a server's Retry-After wins when it is sooner than the cap."""
     if retry_after is not None and retry_after >= 0:
         return min(retry_after, cap)

@@ -21,7 +21,15 @@ from typing import Iterator
 import httpx
 from django.conf import settings
 
-from reports.llm.base import LLMRetryableError, LLMTimeout
+from reports.llm.base import LLMAuthError, LLMBadRequest, LLMError, LLMRetryableError, LLMTimeout
+
+# The pooled client: connections open at once, kept alive, and for how long (seconds).
+POOL_CONNECTIONS, POOL_KEEPALIVE, KEEPALIVE_SECONDS = 32, 8, 30
+# The largest answer read from an AI server, and the largest error body read to explain a failure.
+MAX_BODY_BYTES = 20 * 1024 * 1024
+MAX_ERROR_BODY_BYTES = 256 * 1024
+# An error body kept for the operator, and the part of it used as the message when it is not JSON (characters).
+MAX_ERROR_TEXT, MAX_ERROR_MESSAGE = 2000, 300
 
 _client: httpx.Client | None = None
 _client_pid: int | None = None
@@ -34,20 +42,13 @@ def http_client() -> httpx.Client:
     with _client_lock:
         if _client is None or _client_pid != os.getpid():
             _client = httpx.Client(
-                limits=httpx.Limits(max_connections=32, max_keepalive_connections=8, keepalive_expiry=30),
+                limits=httpx.Limits(max_connections=POOL_CONNECTIONS, max_keepalive_connections=POOL_KEEPALIVE,
+                                    keepalive_expiry=KEEPALIVE_SECONDS),
                 follow_redirects=False,
                 headers={"User-Agent": "Warroom-report-writer/1.0"},
             )
             _client_pid = os.getpid()
         return _client
-
-
-def close_http_client() -> None:
-    global _client
-    with _client_lock:
-        if _client is not None:
-            _client.close()
-            _client = None
 
 
 class Deadline:
@@ -83,7 +84,7 @@ def deadline_request(method: str, url: str, *, deadline: Deadline, **kwargs) -> 
     remaining = deadline.remaining()
     if remaining <= 0:
         raise LLMTimeout("no time left for the AI call")
-    connect = min(float(getattr(settings, "AI_CONNECT_TIMEOUT_SECONDS", 10)), remaining)
+    connect = min(float(settings.AI_CONNECT_TIMEOUT_SECONDS), remaining)
     timeout = httpx.Timeout(remaining, connect=connect)
     client = http_client()
     request = client.build_request(method, url, timeout=timeout, **kwargs)
@@ -121,7 +122,7 @@ def deadline_request(method: str, url: str, *, deadline: Deadline, **kwargs) -> 
             watchdog.cancel()
 
 
-def read_body(response: httpx.Response, deadline: Deadline, *, limit: int = 20 * 1024 * 1024) -> bytes:
+def read_body(response: httpx.Response, deadline: Deadline, *, limit: int = MAX_BODY_BYTES) -> bytes:
     """The whole body, checking the deadline after every chunk."""
     parts, size = [], 0
     for chunk in response.iter_bytes():
@@ -163,13 +164,9 @@ def retry_after_seconds(response: httpx.Response) -> float | None:
 
 def error_for_status(provider: str, status: int, body: bytes, *, retry_after: float | None = None):
     """The LLMError matching an HTTP error status, with the server's own code and message."""
-    from reports.llm.base import LLMAuthError, LLMBadRequest, LLMError
-
-    text = body.decode("utf-8", errors="replace")[:2000]
-    code, message = "", text[:300]
+    text = body.decode("utf-8", errors="replace")[:MAX_ERROR_TEXT]
+    code, message = "", text[:MAX_ERROR_MESSAGE]
     try:
-        import json
-
         data = json.loads(text)
         if isinstance(data, dict):
             inner = data.get("error") if isinstance(data.get("error"), dict) else data
@@ -201,7 +198,7 @@ def post_json(provider: str, url: str, *, headers: dict, body: dict, timeout: fl
     ) as response:
         if response.status_code >= 400:
             raise error_for_status(
-                provider, response.status_code, read_body(response, deadline, limit=256 * 1024),
+                provider, response.status_code, read_body(response, deadline, limit=MAX_ERROR_BODY_BYTES),
                 retry_after=retry_after_seconds(response),
             )
         if "text/event-stream" in response.headers.get("content-type", ""):

@@ -7,7 +7,7 @@ import re
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
-from reports.lifecycle import in_language
+from reports.lifecycle import text_in
 
 PROBLEM = _("Problem Summary")
 STEPS = _("Steps Taken")
@@ -28,7 +28,7 @@ MAX_STEP_CHARS = 300
 
 def next_steps(text: str) -> list[str]:
     """The bullet lines under the Next Steps heading, in whichever report language the notes are written."""
-    titles = {in_language(language, NEXT_STEPS).lower() for language, _name in settings.LANGUAGES}
+    titles = {text_in(language, NEXT_STEPS).lower() for language, _name in settings.LANGUAGES}
     lines, inside = [], False
     for raw in text.splitlines():
         line = raw.strip()

@@ -19,29 +19,16 @@ from django.utils.dateparse import parse_datetime
 
 from incidents.models import MessageKind, RoomFile
 from incidents.selectors import room_action_items, room_members, room_timeline
+from reports.prompts import in_language
 
 # A gap between two older messages longer than this is reported as a quiet stretch.
 QUIET_STRETCH = timedelta(minutes=30)
 # Older status and system events kept word for word, at most.
 MAX_KEPT_EVENTS = 100
-
-
-# Labels in the report's own language: the page language of whoever runs the
-# pipeline (a worker, a terminal) must not decide what the report says.
-ROLE_LABELS = {
-    "zh-hant": {"commander": "指揮官", "responder": "處理人員", "scribe": "記錄員", "liaison": "聯絡窗口",
-                "observer": "觀察員"},
-    "en": {"commander": "Commander", "responder": "Responder", "scribe": "Scribe", "liaison": "Liaison",
-           "observer": "Observer"},
-}
-STATUS_LABELS = {
-    "zh-hant": {"active": "處理中", "resolved": "已結案", "archived": "已封存"},
-    "en": {"active": "Active", "resolved": "Resolved", "archived": "Archived"},
-}
-
-
-def _label(table: dict, language: str, value: str) -> str:
-    return table["en" if language == "en" else "zh-hant"].get(value, value)
+# Older messages read from the database per round trip.
+OLDER_CHUNK = 2000
+# Who a message without a sender is counted as.
+SYSTEM_SENDER = "system"
 
 
 @dataclass
@@ -178,52 +165,44 @@ def _line(message) -> MessageLine:
     return MessageLine(time=message.created_at, sender=sender, kind=message.kind, body=message.body)
 
 
-def collect_room(room, *, max_messages: int, language: str = "zh-hant") -> RoomSnapshot:
-    """Read the room once into a snapshot. Raises :class:`EmptyRoom` when there are no messages."""
-    members = [
-        MemberInfo(name=m.user.label, role=m.role, role_label=_label(ROLE_LABELS, language, m.role), joined_at=m.joined_at)
+def _members(room) -> list[MemberInfo]:
+    """The members, their role labels from ``MemberRole`` in the active language."""
+    return [
+        MemberInfo(name=m.user.label, role=m.role, role_label=m.get_role_display(), joined_at=m.joined_at)
         for m in room_members(room=room)
     ]
-    timeline = room_timeline(room=room)
-    total = timeline.count()
-    if total == 0:
-        raise EmptyRoom("The room has no messages, so there is nothing to write a report from.")
 
-    counts: dict[str, int] = {}
-    older_count = max(total - max_messages, 0)
-    condensed = None
-    recent: list[MessageLine] = []
-    if older_count:
-        by_sender: dict[str, int] = {}
-        events: list[MessageLine] = []
-        quiet: list[QuietStretch] = []
-        first = last = None
-        for message in timeline[:older_count].iterator(chunk_size=2000):
-            line = _line(message)
-            if first is None:
-                first = line.time
-            elif line.time - last > QUIET_STRETCH:
-                quiet.append(QuietStretch(start=last, end=line.time))
-            last = line.time
-            name = line.sender or "system"
-            by_sender[name] = by_sender.get(name, 0) + 1
-            if line.kind != MessageKind.TEXT:
-                events.append(line)
-        counts.update(by_sender)
-        condensed = CondensedHistory(
-            start=first, end=last, message_count=older_count,
-            by_sender=sorted(by_sender.items(), key=lambda pair: -pair[1]),
-            events=events[-MAX_KEPT_EVENTS:], quiet_stretches=quiet,
-        )
-    for message in timeline[older_count:]:
+
+def _count(counts: dict[str, int], line: MessageLine) -> None:
+    name = line.sender or SYSTEM_SENDER
+    counts[name] = counts.get(name, 0) + 1
+
+
+def _condense(messages, older_count: int) -> CondensedHistory:
+    """The older messages in brief: who said how much, the status and system events, the quiet stretches."""
+    by_sender: dict[str, int] = {}
+    events: list[MessageLine] = []
+    quiet: list[QuietStretch] = []
+    first = last = None
+    for message in messages:
         line = _line(message)
-        recent.append(line)
-        name = line.sender or "system"
-        counts[name] = counts.get(name, 0) + 1
-    for member in members:
-        member.message_count = counts.get(member.name, 0)
+        if first is None:
+            first = line.time
+        elif line.time - last > QUIET_STRETCH:
+            quiet.append(QuietStretch(start=last, end=line.time))
+        last = line.time
+        _count(by_sender, line)
+        if line.kind != MessageKind.TEXT:
+            events.append(line)
+    return CondensedHistory(
+        start=first, end=last, message_count=older_count,
+        by_sender=sorted(by_sender.items(), key=lambda pair: -pair[1]),
+        events=events[-MAX_KEPT_EVENTS:], quiet_stretches=quiet,
+    )
 
-    files = [
+
+def _files(room) -> list[FileInfo]:
+    return [
         FileInfo(
             name=f.original_name, content_type=f.content_type, size=f.size,
             is_image=bool(f.is_image or f.content_type.startswith("image/")), storage_name=f.file.name,
@@ -232,19 +211,50 @@ def collect_room(room, *, max_messages: int, language: str = "zh-hant") -> RoomS
         )
         for f in RoomFile.objects.filter(room=room).select_related("uploaded_by").order_by("created_at", "id")
     ]
+
+
+def _room_info(room) -> RoomInfo:
+    """The room's metadata, its status label from ``RoomStatus`` in the active language."""
+    return RoomInfo(
+        id=str(room.id), title=room.title, description=room.description, severity=room.severity,
+        category=room.category, status=room.status, status_label=room.get_status_display(),
+        created_at=room.created_at, resolved_at=room.resolved_at, resolution_summary=room.resolution_summary,
+        created_by=room.created_by.label if room.created_by_id else "",
+    )
+
+
+def _action_items(room) -> list[ActionItemInfo]:
+    return [
+        ActionItemInfo(
+            title=item.title, assignee=item.assignee.label if item.assignee_id else "",
+            due_date=item.due_date.isoformat() if item.due_date else None, status=item.status,
+        )
+        for item in room_action_items(room=room)
+    ]
+
+
+def collect_room(room, *, max_messages: int, language: str = "zh-hant") -> RoomSnapshot:
+    """Read the room once into a snapshot. Raises :class:`EmptyRoom` when there are no messages.
+
+    Role and status labels are in ``language``, the report's: the page language of whoever
+    runs the pipeline (a worker, a terminal) must not decide what the report says.
+    """
+    timeline = room_timeline(room=room)
+    total = timeline.count()
+    if total == 0:
+        raise EmptyRoom("The room has no messages, so there is nothing to write a report from.")
+    older_count = max(total - max_messages, 0)
+    condensed = _condense(timeline[:older_count].iterator(chunk_size=OLDER_CHUNK), older_count) if older_count \
+        else None
+    counts: dict[str, int] = dict(condensed.by_sender) if condensed else {}
+    recent = [_line(message) for message in timeline[older_count:]]
+    for line in recent:
+        _count(counts, line)
+    with in_language(language):
+        members, room_info = _members(room), _room_info(room)
+    for member in members:
+        member.message_count = counts.get(member.name, 0)
     return RoomSnapshot(
-        room=RoomInfo(
-            id=str(room.id), title=room.title, description=room.description, severity=room.severity,
-            category=room.category, status=room.status, status_label=_label(STATUS_LABELS, language, room.status),
-            created_at=room.created_at, resolved_at=room.resolved_at, resolution_summary=room.resolution_summary,
-            created_by=room.created_by.label if room.created_by_id else "",
-        ),
-        members=members, messages=recent, files=files, total_messages=total, condensed=condensed,
-        action_items=[
-            ActionItemInfo(
-                title=item.title, assignee=item.assignee.label if item.assignee_id else "",
-                due_date=item.due_date.isoformat() if item.due_date else None, status=item.status,
-            )
-            for item in room_action_items(room=room)
-        ],
+        room=room_info, members=members, messages=recent, files=_files(room), total_messages=total,
+        condensed=condensed, action_items=_action_items(room),
     )

@@ -28,6 +28,7 @@ from reports.llm import (
     configured_provider,
     get_client,
 )
+from reports.llm.offline import write_offline
 from reports.pipeline.collect import RoomSnapshot
 from reports.prompts import LIST_SECTIONS, SectionSet, repair_prompt, sections_for, user_prompt
 
@@ -117,7 +118,7 @@ def validate_sections(data, keys: list[str], list_fields: dict | None = None) ->
 
 
 def _backoff() -> float:
-    return float(getattr(settings, "AI_RETRY_BACKOFF_SECONDS", 1.0))
+    return float(settings.AI_RETRY_BACKOFF_SECONDS)
 
 
 def _request(snapshot: RoomSnapshot, snapshot_dict: dict, language: str, keys: list[str], report_id,
@@ -191,63 +192,79 @@ def write_sections(snapshot_dict: dict, language: str, *, keys: list[str] | None
     keys = list(keys or sections.keys)
     provider = provider or configured_provider()
     snapshot = RoomSnapshot.from_dict(snapshot_dict)
+    call = _Call(client=get_client(provider), provider=provider, deadline=deadline, sections=sections,
+                 max_retries=0 if provider == "offline" else settings.AI_MAX_RETRIES)
     outcome = WriteOutcome()
-    client = get_client(provider)
     request = _request(snapshot, snapshot_dict, language, keys, report_id, sections)
-    started = time.monotonic()
-    max_retries = 0 if provider == "offline" else settings.AI_MAX_RETRIES
     try:
-        result = complete_with_retries(client, request, max_retries=max_retries, backoff_base=_backoff(),
-                                       deadline=deadline)
+        result = call.complete(request, "ai", outcome)
     except (LLMAuthError, LLMBadRequest) as exc:
-        outcome.calls.append(("ai", _ai_detail(request, None, started, exc), False))
         exc.outcome = outcome
         raise
     except LLMError as exc:
-        outcome.calls.append(("ai", _ai_detail(request, None, started, exc), False))
         if not fallback:
             exc.outcome = outcome
             raise
         outcome.provider = "offline-fallback"
         outcome.fallback_reason = fallback_reason_for(exc)
         return _fill_offline(outcome, snapshot, language, keys, source="offline-fallback")
-    outcome.calls.append(("ai", _ai_detail(request, result, started), True))
     outcome.provider = provider
-    outcome.account(result)
-    valid, problems = validate_sections(extract_json(result.text), keys, sections.list_fields)
-    for key, value in valid.items():
-        outcome.sections[key] = value
-        outcome.sources[key] = provider
-    missing = [k for k in keys if k not in valid]
+    problems = call.take(result, keys, outcome)
+    missing = [k for k in keys if k not in outcome.sections]
     if missing and provider != "offline":
-        repair = LLMRequest(
-            system=request.system, prompt=repair_prompt(result.text, problems, language, missing), language=language,
-            sections=missing, snapshot=snapshot_dict, user=request.user,
-            conversation_id="",
-        )
+        _repair(call, request, result, problems, missing, outcome)
+    return _fill_offline(outcome, snapshot, language, keys, source="offline")
+
+
+class _Call:
+    """One writer called with the retry policy, its calls and sections recorded in a :class:`WriteOutcome`."""
+
+    def __init__(self, *, client, provider: str, deadline: float | None, sections: SectionSet, max_retries: int):
+        self.client, self.provider, self.deadline, self.sections = client, provider, deadline, sections
+        self.max_retries = max_retries
+
+    def complete(self, request: LLMRequest, step: str, outcome: WriteOutcome) -> LLMResult:
+        """Call the writer; the call is recorded as ``step`` whether it succeeds or raises."""
         started = time.monotonic()
         try:
-            fixed = complete_with_retries(client, repair, max_retries=max_retries, backoff_base=_backoff(),
-                                          deadline=deadline)
+            result = complete_with_retries(self.client, request, max_retries=self.max_retries,
+                                           backoff_base=_backoff(), deadline=self.deadline)
         except LLMError as exc:
-            outcome.calls.append(("repair", _ai_detail(repair, None, started, exc), False))
-            if isinstance(exc, LLMAuthError):
-                raise
-        else:
-            outcome.calls.append(("repair", _ai_detail(repair, fixed, started), True))
-            outcome.account(fixed)
-            again, _ = validate_sections(extract_json(fixed.text), missing, sections.list_fields)
-            for key, value in again.items():
-                outcome.sections[key] = value
-                outcome.sources[key] = provider
-    return _fill_offline(outcome, snapshot, language, keys, source="offline")
+            outcome.calls.append((step, _ai_detail(request, None, started, exc), False))
+            raise
+        outcome.calls.append((step, _ai_detail(request, result, started), True))
+        outcome.account(result)
+        return result
+
+    def take(self, result: LLMResult, keys: list[str], outcome: WriteOutcome) -> list[str]:
+        """Keep the valid sections of ``result`` as the writer's; the problems with the rest."""
+        valid, problems = validate_sections(extract_json(result.text), keys, self.sections.list_fields)
+        for key, value in valid.items():
+            outcome.sections[key] = value
+            outcome.sources[key] = self.provider
+        return problems
+
+
+def _repair(call: _Call, request: LLMRequest, result: LLMResult, problems: list[str], missing: list[str],
+            outcome: WriteOutcome) -> None:
+    """Ask the writer once more for the ``missing`` sections. Only a rejected key fails the report here."""
+    repair = LLMRequest(
+        system=request.system, prompt=repair_prompt(result.text, problems, request.language, missing),
+        language=request.language, sections=missing, snapshot=request.snapshot, user=request.user,
+        conversation_id="",
+    )
+    try:
+        fixed = call.complete(repair, "repair", outcome)
+    except LLMAuthError:
+        raise
+    except LLMError:
+        return  # recorded as a failed repair step; the offline writer fills what is missing
+    call.take(fixed, missing, outcome)
 
 
 def _fill_offline(outcome: WriteOutcome, snapshot: RoomSnapshot, language: str, keys: list[str], *, source: str):
     missing = [k for k in keys if k not in outcome.sections]
     if missing:
-        from reports.llm.offline import write_offline
-
         written = write_offline(snapshot, language, missing)
         for key in missing:
             outcome.sections[key] = written[key]

@@ -8,10 +8,12 @@ from docx.shared import Cm
 from PIL import Image
 
 from reports.pipeline.docx_builder import DocumentModel, ImageItem, build_docx, prepare_image, xml_safe
-from reports.pipeline.assemble import LABELS
-from reports.prompts import SECTION_TITLES
+from reports.pipeline.assemble import labels_for
+from reports.prompts import sections_for
 from tests.factories import png_bytes
 from tests.reports.helpers import all_text, east_asia_fonts, headings, read_docx
+
+ZH_TITLES = ["事件摘要", "時間軸", "參與人員", "處理過程", "目前狀態", "最終處置結果"]
 
 SECTIONS = {
     "summary": "摘要第一段。\n\n摘要第二段。",
@@ -24,8 +26,8 @@ SECTIONS = {
 def model(**overrides):
     fields = dict(
         title="事件報告：測試", language="zh-hant", metadata=[("事件室", "測試")],
-        section_titles=SECTION_TITLES["zh-hant"], sections=SECTIONS, sources={}, notes={},
-        labels=LABELS["zh-hant"], images=[ImageItem("shot.png", png_bytes(2400, 1200), "shot.png")],
+        section_titles=sections_for("incident").titles_in("zh-hant"), sections=SECTIONS, sources={}, notes={},
+        labels=labels_for("zh-hant"), images=[ImageItem("shot.png", png_bytes(2400, 1200), "shot.png")],
     )
     fields.update(overrides)
     return DocumentModel(**fields)
@@ -37,7 +39,7 @@ def build(**overrides):
 
 def test_six_headings_tables_and_an_image_at_most_15_cm():
     document = build()
-    assert headings(document) == list(SECTION_TITLES["zh-hant"].values()) + ["附件與截圖"]
+    assert headings(document) == ZH_TITLES + ["附件與截圖"]
     assert len(document.tables) == 3  # metadata, timeline, participants
     assert document.tables[1].rows[1].cells[1].text == "告警"
     assert document.tables[2].rows[0].cells[2].text == "貢獻"

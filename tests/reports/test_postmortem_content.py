@@ -15,8 +15,7 @@ from reports.pipeline.content import validate_sections
 from reports.prompts import (
     POSTMORTEM_LIST_SECTIONS,
     POSTMORTEM_SECTION_KEYS,
-    POSTMORTEM_SECTION_TITLES,
-    SECTION_TITLES,
+    SECTION_KEYS,
     section_title,
     sections_for,
 )
@@ -27,7 +26,8 @@ from tests.reports.helpers import all_text, generate, headings
 pytestmark = pytest.mark.django_db
 
 PM_ZH = ["影響", "根本原因", "時間軸", "做得好的地方", "需要改進的地方", "改善行動項目"]
-PM_EN = list(POSTMORTEM_SECTION_TITLES["en"].values())
+PM_EN = ["Impact", "Root cause", "Timeline", "What went well", "What went badly", "Action items"]
+ZH_TITLES = ["事件摘要", "時間軸", "參與人員", "處理過程", "目前狀態", "最終處置結果"]
 
 AI_POSTMORTEM = {
     "impact": "AI 影響：訂單服務約 45 分鐘無法寫入資料庫。",
@@ -196,9 +196,9 @@ def test_an_incident_report_is_unchanged(with_item, commander, django_capture_on
     report = generate(with_item, commander, django_capture_on_commit_callbacks)
 
     assert report.status == ReportStatus.COMPLETED, report.error_detail
-    assert sorted(report.content["sections"]) == sorted(SECTION_TITLES["zh-hant"])
+    assert sorted(report.content["sections"]) == sorted(SECTION_KEYS)
     document = stored_docx(report)
-    assert headings(document) == list(SECTION_TITLES["zh-hant"].values()) + ["後續待辦事項", "附件與截圖"]
+    assert headings(document) == ZH_TITLES + ["後續待辦事項", "附件與截圖"]
     prompt = ReportStep.objects.get(report=report, key="generate_content.ai").detail["prompt"]
     assert "事後檢討" not in prompt["system"] and "新增連線池告警" not in prompt["user"]
 

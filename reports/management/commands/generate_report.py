@@ -10,7 +10,13 @@ from incidents.models import IncidentRoom
 from reports.models import ReportKind, ReportStatus
 from reports.events import add_progress_listener, remove_progress_listener
 from reports.pipeline.workflow import run_inline
+from reports.prompts import LANGUAGES
 from reports.services import report_create
+
+# The progress bar's width in characters (each one is 100 / BAR_WIDTH percent).
+BAR_WIDTH = 25
+# How much of the operator detail a failure prints.
+MAX_DETAIL_CHARS = 2000
 
 
 class Command(BaseCommand):
@@ -18,7 +24,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("room_id")
-        parser.add_argument("--language", choices=["zh-hant", "en"], default=None)
+        parser.add_argument("--language", choices=LANGUAGES, default=None)
         parser.add_argument("--kind", choices=[ReportKind.INCIDENT, ReportKind.POSTMORTEM], default=ReportKind.INCIDENT)
 
     def handle(self, *args, room_id, language, kind, **options):
@@ -38,7 +44,8 @@ class Command(BaseCommand):
             payload = built.payload
             percent = int(payload.get("percent", 0) or 0)
             step = payload.get("step") or payload.get("status", "")
-            bar = "█" * (percent // 4) + "░" * (25 - percent // 4)
+            done = percent * BAR_WIDTH // 100
+            bar = "█" * done + "░" * (BAR_WIDTH - done)
             line = f"[{bar}] {percent:3d}%  {step}"
             if tty:
                 self.stdout.write(f"\r\033[K{line}", ending="")
@@ -54,7 +61,7 @@ class Command(BaseCommand):
         if tty:
             self.stdout.write("")
         if report.status != ReportStatus.COMPLETED:
-            raise CommandError(f"The report failed: {report.error_message}\n{report.error_detail[:2000]}")
+            raise CommandError(f"The report failed: {report.error_message}\n{report.error_detail[:MAX_DETAIL_CHARS]}")
         try:
             where = default_storage.path(report.document.name)
         except NotImplementedError:
