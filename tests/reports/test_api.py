@@ -154,10 +154,12 @@ def test_the_api_routes_have_their_names():
         == "/api/rooms/00000000-0000-0000-0000-000000000000/reports"
 
 
-def test_reading_a_stuck_report_reaps_it(client, incident, member, settings, django_capture_on_commit_callbacks):
+def test_reading_a_stuck_report_changes_nothing_the_reaper_ends_it(client, incident, member, settings):
     from datetime import timedelta
 
     from django.utils import timezone
+
+    from reports import tasks
 
     report, _ = report_create(room=incident, requested_by=member)
     Report.objects.filter(id=report.id).update(
@@ -165,5 +167,23 @@ def test_reading_a_stuck_report_reaps_it(client, incident, member, settings, dja
         stage_started_at=timezone.now() - timedelta(seconds=settings.REPORT_STUCK_AFTER_SECONDS + 1),
     )
     client.force_login(member)
+    # A GET never writes: looking at a stuck report leaves it as it is.
+    assert client.get(urls(incident, report)["detail"]).json()["status"] == "collecting_data"
+    assert tasks.reap_stuck_reports() == {"requeued": 0, "failed": 1}
     body = client.get(urls(incident, report)["detail"]).json()
-    assert body["status"] == "failed" and "try again" in body["error_message"]
+    assert body["status"] == "failed" and body["error_message"] == "報告產生逾時而被中止，請重新產生。"
+
+
+def test_the_embedded_worker_sends_the_reaper_on_a_timer(settings, monkeypatch):
+    import threading
+
+    from config import celery
+
+    settings.REPORT_REAP_INTERVAL_SECONDS = 0.05
+    sent = threading.Event()
+    monkeypatch.setattr(celery.app, "send_task", lambda name: name == "reports.reap_stuck_reports" and sent.set())
+    celery._start_reaper_timer()
+    try:
+        assert sent.wait(5)
+    finally:
+        celery._embedded_reaper.set()

@@ -133,14 +133,14 @@ def test_one_failing_source_is_marked_unavailable_and_the_rest_still_come_out(kn
     # The sources after the failed query still ran on the same connection.
     assert figures["rooms"] == {"opened": 5, "resolved": 4, "still_open": 3}
     assert figures["tokens"]["total_tokens"] == 1700
-    assert kpis.health_of(figures)["reasons"][-1] == "unavailable: mttr"
+    assert kpis.health_of(figures)["reasons"][-1] == "資料無法取得：mttr"
 
 
 def test_health_is_attention_for_a_sev1_and_good_under_every_threshold(known_day, settings):
     figures = kpis.collect_kpis(kpis.day_window(DAY))
     health = kpis.health_of(figures)
     assert health["label"] == "attention"
-    assert "1 SEV1 opened" in health["reasons"]
+    assert "1 件 SEV1" in health["reasons"]
 
     settings.DAILY_HEALTH_SEV1_ATTENTION = 5
     settings.DAILY_HEALTH_OPEN_WATCH, settings.DAILY_HEALTH_OPEN_ATTENTION = 10, 20
@@ -149,4 +149,4 @@ def test_health_is_attention_for_a_sev1_and_good_under_every_threshold(known_day
     assert kpis.health_of(figures) == {"label": "good", "reasons": []}
 
     settings.DAILY_HEALTH_MTTR_P90_WATCH_MINUTES = 240
-    assert kpis.health_of(figures) == {"label": "watch", "reasons": ["MTTR p90 240 min"]}
+    assert kpis.health_of(figures) == {"label": "watch", "reasons": ["MTTR p90 240 分鐘"]}

@@ -40,6 +40,8 @@ def notes_of(room):
 
 @pytest.mark.django_db
 def test_resolve_writes_offline_notes_with_four_sections(active_room, commander, published, django_capture_on_commit_callbacks):
+    room_services.message_post(room=active_room, sender=commander, body="後續：調整連線池上限")
+    room_services.action_item_create(room=active_room, by=commander, title="新增連線池告警")
     with django_capture_on_commit_callbacks(execute=True):
         room_services.room_resolve(room=active_room, by=commander, summary="重新啟動連線池")
     report = notes_of(active_room).get()
@@ -48,7 +50,8 @@ def test_resolve_writes_offline_notes_with_four_sections(active_room, commander,
     for heading in ["## 問題摘要", "## 處理步驟", "## 解決方式", "## 後續步驟"]:
         assert heading in text
     assert "重新啟動連線池" in text and "未使用 AI" in text
-    assert report.content["next_steps"]
+    # Next steps the room recorded (an open task, a "後續：" line), never filler.
+    assert report.content["next_steps"] == ["新增連線池告警", "調整連線池上限"]
     kinds = [event for _, event, payload in published if payload.get("report_id") == str(report.id)]
     assert kinds[-1] == "notes.done" and "notes.delta" in kinds
 

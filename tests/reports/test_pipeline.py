@@ -188,7 +188,7 @@ def test_auth_rejection_fails_the_report_after_exactly_one_ai_request(
     dify.script = [Reply(status=401, error_code="unauthorized", error_message="Access token is invalid")]
     report = generate(incident, commander, django_capture_on_commit_callbacks)
     assert report.status == ReportStatus.FAILED
-    assert "rejected the credentials" in report.error_message
+    assert report.error_message == "AI 服務拒絕了存取憑證，請通知管理員檢查 AI 設定。"
     assert "401" in report.error_detail and "401" not in report.error_message
     assert len(dify.requests) == 1
     assert ReportStep.objects.get(report=report, key="generate_content.ai").status == StepStatus.FAILED
