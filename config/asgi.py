@@ -19,6 +19,7 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.conf import settings  # noqa: E402
 
+from config.celery import start_embedded_worker, stop_embedded_worker  # noqa: E402
 from realtime import events  # noqa: E402
 from realtime.routing import websocket_urlpatterns  # noqa: E402
 
@@ -38,16 +39,12 @@ async def application(scope, receive, send):
         if message["type"] == "lifespan.startup":
             events.bind_loop(asyncio.get_running_loop())
             if settings.WARROOM_EMBEDDED_WORKER:
-                from config.celery import start_embedded_worker
-
                 await asyncio.to_thread(
                     start_embedded_worker, concurrency=settings.WARROOM_EMBEDDED_WORKER_CONCURRENCY
                 )
             await send({"type": "lifespan.startup.complete"})
         elif message["type"] == "lifespan.shutdown":
             if settings.WARROOM_EMBEDDED_WORKER:
-                from config.celery import stop_embedded_worker
-
                 await asyncio.to_thread(stop_embedded_worker)
             await send({"type": "lifespan.shutdown.complete"})
             return

@@ -16,16 +16,13 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext, pgettext_lazy
 
 from incidents.models import ActionItemStatus, MemberRole
-
-if TYPE_CHECKING:  # collect imports normalize_language from here; the snapshot is only a type hint
-    from reports.pipeline.collect import RoomSnapshot
+from reports.snapshot import RoomSnapshot
 
 LANGUAGES = ("zh-hant", "en")
 

@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
 from reports.llm.base import LLMClient, LLMRequest, LLMResult
-from reports.pipeline.collect import RoomSnapshot
+from reports.snapshot import RoomSnapshot
 from reports.prompts import duration_text, in_language, local, said, section_keys_for
 
 # Timeline rows the offline writer keeps at most (status and system events first).

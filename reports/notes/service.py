@@ -25,7 +25,8 @@ from reports.models import Report, ReportKind, ReportStatus, ReportStep, StepSta
 from reports.notes.prompt import PROBLEM, SYSTEM_PROMPT, next_steps
 from reports.notes.streamer import Streamer
 from reports.notes.writer import offline_notes
-from reports.pipeline.collect import EmptyRoom, collect_room
+from reports.pipeline.collect import collect_room
+from reports.snapshot import EmptyRoom
 from reports.prompts import format_room, normalize_language
 from reports.services import report_create
 

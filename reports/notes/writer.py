@@ -8,7 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from reports.notes.prompt import NEXT_STEPS, PROBLEM, RESOLUTION, STEPS
-from reports.pipeline.collect import RoomSnapshot
+from reports.snapshot import RoomSnapshot
 
 # The steps shown: the first few and the last few messages of a long timeline.
 FIRST_STEPS, LAST_STEPS = 3, 5

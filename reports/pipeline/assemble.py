@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import pgettext, pgettext_lazy
 
 from reports.models import Report
-from reports.pipeline.collect import RoomSnapshot
+from reports.snapshot import RoomSnapshot
 from reports.pipeline.docx_builder import MAX_IMAGE_BYTES, DocumentModel, ImageItem, human_size
 from reports.prompts import SectionSet, duration_text, in_language, item_state, local, normalize_language, \
     sections_for, zone_name

@@ -29,7 +29,7 @@ from reports.llm import (
     get_client,
 )
 from reports.llm.offline import write_offline
-from reports.pipeline.collect import RoomSnapshot
+from reports.snapshot import RoomSnapshot
 from reports.prompts import LIST_SECTIONS, SectionSet, repair_prompt, sections_for, user_prompt
 
 FENCE = re.compile(r"```(?:json|JSON)?\s*(.*?)```", re.DOTALL)

@@ -24,7 +24,8 @@ from reports.llm import LLMAuthError, LLMBadRequest, LLMError, configured_provid
 from reports.models import Report, ReportStatus, ReportStep, StepStatus, report_document_path
 from reports.pipeline import state
 from reports.pipeline.assemble import document_model, font_settings, report_title, staging_name
-from reports.pipeline.collect import EmptyRoom, RoomSnapshot, collect_room
+from reports.pipeline.collect import collect_room
+from reports.snapshot import EmptyRoom, RoomSnapshot
 from reports.pipeline.content import WriteOutcome, write_sections
 from reports.pipeline.docx_builder import build_docx
 from reports.pipeline.state import ASSEMBLE, COLLECT, CONTENT, PUBLISH, STAGES, StageSkipped, step_finish, step_start

@@ -40,7 +40,7 @@ def test_s3_unreachable_during_publish_is_retried_then_fails_with_a_clear_messag
     # Celery retries the stage 3 times with backoff (at most 2 + 4 + 8 s), then on_failure ends it.
     report = wait_until_ended(report_id, timeout=45)
     assert report.status == ReportStatus.FAILED
-    assert "Try again" in report.error_message
+    assert report.error_message == "報告產生失敗，請再試一次；若仍失敗請通知管理員。"
     assert "Could not connect to the endpoint URL" in report.error_detail
     assert worker.output().count("reports.publish") and worker.output().count("retry: Retry in") == 3
     assert ReportStep.objects.get(report_id=report_id, key="publish").status == "failed"
