@@ -21,6 +21,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from django.utils.translation import gettext_lazy as _
+
 logger = logging.getLogger(__name__)
 
 
@@ -57,7 +59,7 @@ class LLMError(Exception):
     """A call to a writer failed. ``str(exc)`` is technical; ``user_message`` is for people."""
 
     retryable = False
-    user_message = "The AI service could not write the report."
+    user_message = _("The AI service could not write the report.")
 
     def __init__(self, message: str, *, status: int | None = None, code: str = "", raw: str = "",
                  retry_after: float | None = None):
@@ -69,20 +71,20 @@ class LLMError(Exception):
 
 
 class LLMAuthError(LLMError):
-    user_message = "The AI service rejected the credentials."
+    user_message = _("The AI service rejected the credentials.")
 
 
 class LLMBadRequest(LLMError):
-    user_message = "The AI service refused the request."
+    user_message = _("The AI service refused the request.")
 
 
 class LLMRetryableError(LLMError):
     retryable = True
-    user_message = "The AI service is unavailable."
+    user_message = _("The AI service is unavailable.")
 
 
 class LLMTimeout(LLMRetryableError):
-    user_message = "The AI service did not answer in time."
+    user_message = _("The AI service did not answer in time.")
 
 
 class LLMClient:

@@ -14,9 +14,10 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
+from incidents.timing import minutes_between
 from reports.llm.base import LLMClient, LLMRequest, LLMResult
-from reports.snapshot import RoomSnapshot
 from reports.prompts import duration_text, in_language, local, said, section_keys_for
+from reports.snapshot import RoomSnapshot
 
 # Timeline rows the offline writer keeps at most (status and system events first).
 MAX_TIMELINE_ROWS = 40
@@ -40,12 +41,8 @@ def _no_ai() -> str:
     return _("(This report was compiled automatically from the room's data; no AI was used.)")
 
 
-def _minutes(start, end) -> int:
-    return max(int((end - start).total_seconds() // 60), 0)
-
-
 def _duration(snapshot: RoomSnapshot) -> str:
-    return duration_text(_minutes(snapshot.room.created_at, snapshot.room.resolved_at or snapshot.collected_at))
+    return duration_text(minutes_between(snapshot.room.created_at, snapshot.room.resolved_at or snapshot.collected_at))
 
 
 def _clip(value: str, length: int = CLIP_ROW) -> str:
@@ -227,7 +224,7 @@ def _first_response(snapshot: RoomSnapshot, well: list[str], badly: list[str]) -
     if first is None:
         badly.append(_("The room has no discussion messages."))
         return
-    minutes = _minutes(room.created_at, first.time)
+    minutes = minutes_between(room.created_at, first.time)
     values = {"minutes": minutes, "name": first.sender or pgettext("offline writer", "system"),
               "time": local(first.time)}
     if minutes <= QUICK_RESPONSE_MINUTES:

@@ -104,7 +104,7 @@ def _ask_ai(report: Report, provider: str, system: str, prompt: str, streamer: S
                 raise LLMError("the AI answered with empty notes")
         except LLMError as exc:
             draft.attempts.append({"streaming": streaming, "error": str(exc)[:500]})
-            draft.fallback_reason = exc.user_message if exc.user_message else str(exc)
+            draft.fallback_reason = str(exc.user_message or exc)
             continue
         draft.result, draft.text, draft.provider = result, result.text.strip(), provider
         return

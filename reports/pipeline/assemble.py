@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext, pgettext_lazy
 
+from incidents.timing import minutes_between
 from reports.models import Report
 from reports.snapshot import RoomSnapshot
 from reports.pipeline.docx_builder import MAX_IMAGE_BYTES, DocumentModel, ImageItem, human_size
@@ -80,8 +81,7 @@ def report_title(*, kind: str, room_title: str, language: str) -> str:
 
 def _duration(snapshot: RoomSnapshot) -> str:
     end = snapshot.room.resolved_at or snapshot.collected_at
-    minutes = max(int((end - snapshot.room.created_at).total_seconds() // 60), 0)
-    text = duration_text(minutes)
+    text = duration_text(minutes_between(snapshot.room.created_at, end))
     return text if snapshot.room.resolved_at else text + pgettext("report", " (ongoing)")
 
 

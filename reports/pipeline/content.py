@@ -17,6 +17,7 @@ import re
 import time
 
 from django.conf import settings
+from django.utils.translation import ngettext
 
 from reports.llm import (
     LLMAuthError,
@@ -29,8 +30,8 @@ from reports.llm import (
     get_client,
 )
 from reports.llm.offline import write_offline
+from reports.prompts import LIST_SECTIONS, SectionSet, in_language, repair_prompt, sections_for, user_prompt
 from reports.snapshot import RoomSnapshot
-from reports.prompts import LIST_SECTIONS, SectionSet, repair_prompt, sections_for, user_prompt
 
 FENCE = re.compile(r"```(?:json|JSON)?\s*(.*?)```", re.DOTALL)
 
@@ -171,11 +172,16 @@ class WriteOutcome:
         return {"sections": self.sections, "sources": self.sources, "notes": self.notes}
 
 
-def fallback_reason_for(error: LLMError) -> str:
+def fallback_reason_for(error: LLMError, language: str) -> str:
+    """Why the offline writer wrote the report, in the report's language (it is printed in the document)."""
     attempts = getattr(error, "attempts", 1)
     status = f" (HTTP {error.status})" if error.status else ""
-    return f"{error.user_message}{status} after {attempts} attempt{'s' if attempts != 1 else ''}; " \
-           f"the offline writer wrote the report."
+    with in_language(language):
+        return ngettext(
+            "%(problem)s%(status)s after %(attempts)d attempt; the offline writer wrote the report.",
+            "%(problem)s%(status)s after %(attempts)d attempts; the offline writer wrote the report.",
+            attempts,
+        ) % {"problem": error.user_message, "status": status, "attempts": attempts}
 
 
 def write_sections(snapshot_dict: dict, language: str, *, keys: list[str] | None = None, kind: str = "incident",
@@ -206,7 +212,7 @@ def write_sections(snapshot_dict: dict, language: str, *, keys: list[str] | None
             exc.outcome = outcome
             raise
         outcome.provider = "offline-fallback"
-        outcome.fallback_reason = fallback_reason_for(exc)
+        outcome.fallback_reason = fallback_reason_for(exc, language)
         return _fill_offline(outcome, snapshot, language, keys, source="offline-fallback")
     outcome.provider = provider
     problems = call.take(result, keys, outcome)

@@ -175,7 +175,7 @@ def write_section(report_id, key: str, *, deadline: float | None = None) -> None
     except LLMError as exc:
         # The AI kept failing for this section only: the section says so, the others stand.
         _record_calls(report, step, getattr(exc, "outcome", WriteOutcome()), prefix=_section_key(key))
-        step_finish(step, status=StepStatus.FAILED, error=f"{type(exc).__name__}: {exc}", note=exc.user_message,
+        step_finish(step, status=StepStatus.FAILED, error=f"{type(exc).__name__}: {exc}", note=state.label(report, exc.user_message),
                     seconds=_seconds_since(started))
         logger.warning("Section %s of report %s failed: %r", key, report_id, exc)
     else:

@@ -59,7 +59,7 @@ def test_dify_401_fails_at_once_without_retries():
             complete_with_retries(dify(server), REQUEST, max_retries=3, backoff_base=0.01)
     assert len(server.requests) == 1
     assert caught.value.status == 401 and "Access token is invalid" in str(caught.value)
-    assert caught.value.user_message == "The AI service rejected the credentials."
+    assert str(caught.value.user_message) == "AI 服務拒絕了存取憑證。"
 
 
 def test_dify_400_fails_without_retries():

@@ -201,7 +201,7 @@ def test_three_server_errors_fall_back_to_the_offline_writer(
     report = generate(incident, commander, django_capture_on_commit_callbacks)
     assert report.status == ReportStatus.COMPLETED
     assert report.provider == "offline-fallback"
-    assert "3 attempts" in report.fallback_reason
+    assert "嘗試 3 次後仍失敗" in report.fallback_reason
     assert len(dify.requests) == 3
     assert "改用離線撰寫" in all_text(read_docx(report))
 
