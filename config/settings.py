@@ -368,6 +368,10 @@ AI_CONNECT_TIMEOUT_SECONDS = env.float("AI_CONNECT_TIMEOUT_SECONDS", default=10)
 # First wait before retrying a retryable AI failure; it doubles each time, with jitter.
 AI_RETRY_BACKOFF_SECONDS = env.float("AI_RETRY_BACKOFF_SECONDS", default=2.0)
 DIFY_RESPONSE_MODE = env("DIFY_RESPONSE_MODE", default="streaming")
+# The AI ledger's prices, per million tokens and per model: {"gpt-4o-mini": {"input": 0.15, "output": 0.6}}
+# (a model may name its own "currency"). DIFY's own total_price wins when it sends one.
+AI_PRICES = env.json("AI_PRICES", default={})
+AI_PRICE_CURRENCY = env("AI_PRICE_CURRENCY", default="USD")
 OPENAI_STREAM = env.bool("OPENAI_STREAM", default=True)
 REPORT_MAX_MESSAGES = env.int("REPORT_MAX_MESSAGES", default=200)
 REPORT_SECTION_MODE = env("REPORT_SECTION_MODE", default="single")

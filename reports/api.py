@@ -9,21 +9,25 @@ from django.http import FileResponse, Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiTypes, extend_schema
 from rest_framework import generics, status
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle, UserRateThrottle
 from rest_framework.views import APIView
 
-from config.errors import Conflict
+from config.errors import Conflict, ServiceError
 from incidents.selectors import room_for_user_or_404
+from reports import review
 from reports.models import Report, ReportStatus
 from reports.prompts import in_language
 from reports.serializers import (
+    ReportContentInputSerializer,
     ReportDetailSerializer,
     ReportGenerateInputSerializer,
     ReportGenerateOutputSerializer,
     ReportListSerializer,
+    ReportVersionSerializer,
+    SectionRegenerateInputSerializer,
 )
 from reports.services import report_request
 
@@ -94,14 +98,32 @@ class ReportDetailView(APIView):
         return Response(ReportDetailSerializer(_report_or_404(room, report_id)).data)
 
 
+def _version_number(request, name: str, *, required: bool = False) -> int | None:
+    raw = request.query_params.get(name)
+    if raw in (None, "") and not required:
+        return None
+    if not (raw or "").isascii() or not (raw or "").isdigit() or not 0 < int(raw) < 2**31:
+        raise ServiceError(_("`%(name)s` must be a version number.") % {"name": name},
+                           details={name: [_("Expected a positive whole number.")]})
+    return int(raw)
+
+
 class ReportDownloadView(APIView):
-    @extend_schema(responses={(200, DOCX): bytes})
+    @extend_schema(parameters=[OpenApiParameter("version", int, description="An older version (default: the latest)")],
+                   responses={(200, DOCX): bytes})
     def get(self, request, room_id, report_id):
         room = _room_or_404(request, room_id)
         report = _report_or_404(room, report_id)
         if report.status != ReportStatus.COMPLETED or not report.document:
             raise Conflict(_("The report is not ready yet."), code="not_ready", details={"status": report.status})
-        handle = report.document.open("rb")
+        number = _version_number(request, "version")
+        document = report.document
+        if number is not None:
+            version = report.versions.filter(number=number).first()
+            if version is None or not version.document:
+                raise Http404
+            document = version.document
+        handle = document.open("rb")
         response = FileResponse(handle, content_type=DOCX, as_attachment=True,
                                 filename=download_filename(report, room))
         # Django writes filename*=utf-8''...; a plain ASCII fallback helps old clients.
@@ -111,3 +133,57 @@ class ReportDownloadView(APIView):
         )
         response["Cache-Control"] = "private, no-store"
         return response
+
+
+# --- Review: versions, edits, a section rewritten, compare, sign off ---------------------------------
+
+
+class ReportVersionsView(APIView):
+    @extend_schema(responses=ReportVersionSerializer(many=True))
+    def get(self, request, room_id, report_id):
+        report = _report_or_404(_room_or_404(request, room_id), report_id)
+        versions = report.versions.select_related("author", "report").order_by("-number")
+        return Response(ReportVersionSerializer(versions, many=True).data)
+
+
+class ReportContentView(APIView):
+    @extend_schema(request=ReportContentInputSerializer, responses={200: ReportVersionSerializer})
+    def patch(self, request, room_id, report_id):
+        report = _report_or_404(_room_or_404(request, room_id), report_id)
+        data = ReportContentInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        version = review.report_edit(report=report, by=request.user, base_version=data.validated_data["base_version"],
+                                     sections=data.validated_data["sections"])
+        return Response(ReportVersionSerializer(version).data)
+
+
+class SectionRegenerateView(APIView):
+    throttle_classes = [UserRateThrottle, ScopedRateThrottle]
+    throttle_scope = "report_generate"
+
+    @extend_schema(request=SectionRegenerateInputSerializer, responses={202: None})
+    def post(self, request, room_id, report_id, key):
+        report = _report_or_404(_room_or_404(request, room_id), report_id)
+        data = SectionRegenerateInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        review.section_regenerate_request(report=report, key=key, by=request.user,
+                                          instruction=data.validated_data.get("instruction", ""))
+        return Response({"report_id": report.id, "section": key, "status": "queued"},
+                        status=status.HTTP_202_ACCEPTED)
+
+
+class ReportDiffView(APIView):
+    @extend_schema(parameters=[OpenApiParameter("from", int, required=True), OpenApiParameter("to", int, required=True)],
+                   responses=OpenApiTypes.OBJECT)
+    def get(self, request, room_id, report_id):
+        report = _report_or_404(_room_or_404(request, room_id), report_id)
+        first = _version_number(request, "from", required=True)
+        second = _version_number(request, "to", required=True)
+        return Response(review.versions_diff(report, first, second))
+
+
+class ReportFinalizeView(APIView):
+    @extend_schema(request=None, responses=ReportDetailSerializer)
+    def post(self, request, room_id, report_id):
+        report = _report_or_404(_room_or_404(request, room_id), report_id)
+        return Response(ReportDetailSerializer(review.report_finalize(report=report, by=request.user)).data)

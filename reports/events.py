@@ -35,6 +35,25 @@ def report_failed(report) -> dict:
     return {"report_id": str(report.id), "status": report.status, "error_message": report.error_message}
 
 
+@event("report.version", "A new version of a report was saved (an edit, a rewritten section) or a version was finalized.")
+def report_version(report, version) -> dict:
+    return {
+        "report_id": str(report.id), "version": version.number, "source": version.source,
+        "changed_sections": version.changed_sections, "state": report.state, "download_url": version.download_url,
+        "author": version.author.label if version.author_id else None,
+    }
+
+
+@event("report.section.delta", "A piece of one section being rewritten by AI; ``replace`` replaces the text so far.")
+def report_section_delta(report, *, key: str, delta: str, replace: bool) -> dict:
+    return {"report_id": str(report.id), "key": key, "delta": delta, "replace": replace}
+
+
+@event("report.section.failed", "A section could not be rewritten; it keeps its text and ``message`` says why.")
+def report_section_failed(report, *, key: str, message: str) -> dict:
+    return {"report_id": str(report.id), "key": key, "message": message}
+
+
 @event("notes.delta", "A piece of the ticket notes being written; ``replace`` means the text so far is replaced.")
 def notes_delta(report, *, delta: str, replace: bool) -> dict:
     return {"report_id": str(report.id), "delta": delta, "replace": replace}

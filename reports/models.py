@@ -23,6 +23,17 @@ class ReportStatus(models.TextChoices):
     FAILED = "failed", _("Failed")
 
 
+class ReportState(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    FINAL = "final", _("Final")
+
+
+class VersionSource(models.TextChoices):
+    AI = "ai", _("Written by the pipeline")
+    EDIT = "edit", _("Edited by a person")
+    SECTION_AI = "section_ai", _("Section rewritten by AI")
+
+
 # Statuses in which a report is still being worked on.
 IN_FLIGHT_STATUSES = (
     ReportStatus.PENDING,
@@ -77,6 +88,16 @@ class Report(models.Model):
     stage_started_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
     delivery = models.JSONField(default=dict, blank=True)
+    # Review: the latest version's number, draft until a commander (or operator) finalizes it.
+    version = models.PositiveIntegerField(default=0)
+    state = models.CharField(_("state"), max_length=8, choices=ReportState.choices, default=ReportState.DRAFT)
+    final_version = models.PositiveIntegerField(null=True, blank=True)
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="approved_reports"
+    )
+    approved_at = models.DateTimeField(null=True, blank=True)
+    # What the AI cost for the pipeline's content (copied into version 1).
+    ledger = models.JSONField(default=dict, blank=True)
 
     class Meta:
         verbose_name = _("report")
@@ -119,6 +140,47 @@ class Report(models.Model):
         if self.status != ReportStatus.COMPLETED or self.room_id is None:
             return None
         return reverse("reports-api:report-download", kwargs={"room_id": self.room_id, "report_id": self.id})
+
+
+def version_document_path(instance, filename):
+    return f"reports/{instance.report.room_id}/{instance.report_id}/{filename}"
+
+
+class ReportVersion(models.Model):
+    """One saved state of a room report's content, with its own .docx and what the AI cost for it.
+
+    Version 1 is what the pipeline wrote; every save (an edit, a section rewritten by AI)
+    adds the next number. The report's ``content`` and ``document`` are its latest version's.
+    """
+
+    report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField()
+    source = models.CharField(max_length=12, choices=VersionSource.choices, default=VersionSource.AI)
+    changed_sections = models.JSONField(default=list, blank=True)
+    content = models.JSONField(default=dict, blank=True)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="report_versions"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    document = models.FileField(upload_to=version_document_path, max_length=300, blank=True)
+    document_size = models.PositiveBigIntegerField(null=True, blank=True)
+    # The AI ledger of this version: provider, model, prompt version (a hash of the system prompt
+    # and schema), tokens, latency and cost; empty for a person's edit.
+    ledger = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("report version")
+        verbose_name_plural = _("report versions")
+        ordering = ["report", "number"]
+        constraints = [models.UniqueConstraint(fields=["report", "number"], name="report_version_unique_number")]
+
+    def __str__(self):
+        return f"{self.report} v{self.number}"
+
+    @property
+    def download_url(self) -> str:
+        url = reverse("reports-api:report-download", kwargs={"room_id": self.report.room_id, "report_id": self.report_id})
+        return f"{url}?version={self.number}"
 
 
 class StepStatus(models.TextChoices):

@@ -13,6 +13,7 @@ language decides what it says, never the language of whoever runs the pipeline.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -86,9 +87,17 @@ def section_title(key: str, language: str, kind: str = "incident") -> str:
     return sections_for(kind).title(key, language)
 
 
-def _row(fields: list[str]) -> dict:
-    """The schema of one row of a table section."""
-    return {"type": "object", "required": fields, "properties": {f: {"type": "string"} for f in fields}}
+# Timeline rows also name the messages they come from (reports/evidence.py keeps the room's own).
+CITED_SECTIONS = ("timeline",)
+EVIDENCE_SCHEMA = {"type": "array", "items": {"type": "integer"}}
+
+
+def _row(fields: list[str], *, cited: bool = False) -> dict:
+    """The schema of one row of a table section (``cited``: with its ``evidence`` message ids)."""
+    properties = {f: {"type": "string"} for f in fields}
+    if cited:
+        properties["evidence"] = EVIDENCE_SCHEMA
+    return {"type": "object", "required": fields, "properties": properties}
 
 
 def json_schema(keys: list[str] | None = None) -> dict:
@@ -100,7 +109,8 @@ def json_schema(keys: list[str] | None = None) -> dict:
 
     properties = {key: {"type": "string", "description": str(SECTION_TITLES[key])} for key in SECTION_KEYS}
     for key, fields in LIST_SECTIONS.items():
-        properties[key] = {"type": "array", "description": properties[key]["description"], "items": _row(fields)}
+        properties[key] = {"type": "array", "description": properties[key]["description"],
+                           "items": _row(fields, cited=key in CITED_SECTIONS)}
     return {"type": "object", "required": list(keys), "properties": {k: properties[k] for k in keys},
             "additionalProperties": False}
 
@@ -189,7 +199,7 @@ def _condensed_lines(snapshot: RoomSnapshot) -> list[str]:
     head = pgettext("room data", "Older messages in brief")
     lines = ["", f"## {head} ({local(older.start)} – {local(older.end)}, {_messages(older.message_count)})"]
     lines += [f"- {name}: {_messages(count)}" for name, count in older.by_sender]
-    lines += [f"- [{local(event.time)}] ({event.kind}) {event.body}" for event in older.events]
+    lines += [f"- {_cite(event)}[{local(event.time)}] ({event.kind}) {event.body}" for event in older.events]
     if older.quiet_stretches:
         quiet = pgettext("room data", "Quiet stretches")
         lines.append(f"- {quiet}: " + "; ".join(
@@ -207,8 +217,23 @@ def _timeline_lines(snapshot: RoomSnapshot) -> list[str]:
         previous_day = day
         who = message.sender or pgettext("room data", "system")
         tag = "" if message.kind == "text" else f" ({message.kind})"
-        lines.append(f"[{stamp}] {who}{tag}: {message.body}")
+        lines.append(f"{_cite(message)}[{stamp}] {who}{tag}: {message.body}")
     return lines
+
+
+def _cite(message) -> str:
+    """The mark a writer cites the message by: ``[m123] ``."""
+    return f"[m{message.id}] " if message.id is not None else ""
+
+
+def citation_rule() -> str:
+    """What every system prompt adds about citations, in the active language."""
+    return _(
+        "Cite the room's messages: every message in the data starts with its id, like [m123]. Each timeline row "
+        "lists the ids of the messages it comes from in \"evidence\" (numbers only, e.g. [123, 130]); prose "
+        "sections put the mark, like [m123], right after the fact it supports. Cite only ids that appear in the "
+        "data."
+    )
 
 
 def _file_lines(snapshot: RoomSnapshot) -> list[str]:
@@ -296,7 +321,8 @@ def postmortem_json_schema(keys: list[str] | None = None) -> dict:
     properties = {key: {"type": "string", "description": str(POSTMORTEM_SECTION_TITLES[key])}
                   for key in POSTMORTEM_SECTION_KEYS}
     for key, fields in POSTMORTEM_LIST_SECTIONS.items():
-        properties[key] = {"type": "array", "items": _row(fields), "description": properties[key]["description"]}
+        properties[key] = {"type": "array", "items": _row(fields, cited=key in CITED_SECTIONS),
+                           "description": properties[key]["description"]}
     return {"type": "object", "required": list(keys), "properties": {k: properties[k] for k in keys},
             "additionalProperties": False}
 
@@ -336,7 +362,13 @@ class SectionSet:
         return {key: self.title(key, language) for key in self.keys}
 
     def system_prompt(self, language: str, keys: list[str] | None = None) -> str:
-        return self.prompt(language, keys)
+        """The kind's instructions and schema, then the rule for citing the room's messages."""
+        with in_language(language):
+            return f"{self.prompt(language, keys)}\n{citation_rule()}"
+
+    def prompt_version(self, language: str, keys: list[str] | None = None) -> str:
+        """A short hash of the system prompt and schema: which instructions wrote a version (the AI ledger)."""
+        return hashlib.sha256(self.system_prompt(language, keys).encode()).hexdigest()[:12]
 
 
 INCIDENT_SECTIONS = SectionSet("incident", SECTION_KEYS, SECTION_TITLES, LIST_SECTIONS, system_prompt)

@@ -1,7 +1,8 @@
 from django.urls import reverse
 from rest_framework import serializers
 
-from reports.models import Report, ReportKind, ReportStep
+from reports import evidence, ledger
+from reports.models import Report, ReportKind, ReportStep, ReportVersion
 
 
 class ReportGenerateInputSerializer(serializers.Serializer):
@@ -31,6 +32,7 @@ class ReportListSerializer(serializers.ModelSerializer):
     url = serializers.SerializerMethodField()
     download_url = serializers.SerializerMethodField()
     duration_seconds = serializers.SerializerMethodField()
+    ledger_label = serializers.SerializerMethodField(help_text='"AI · 1,234 tokens · NT$0.42"; empty without AI.')
 
     class Meta:
         model = Report
@@ -38,7 +40,11 @@ class ReportListSerializer(serializers.ModelSerializer):
             "id", "kind", "language", "title", "status", "stage", "step", "percent", "error_message", "provider",
             "prompt_tokens", "completion_tokens", "document_size", "duration_seconds",
             "requested_by", "created_at", "started_at", "completed_at", "url", "download_url",
+            "version", "state", "ledger", "ledger_label",
         ]
+
+    def get_ledger_label(self, report) -> str:
+        return ledger.label(report.ledger)
 
     def get_duration_seconds(self, report) -> float | None:
         """Time from the first stage to completion (what the person waited)."""
@@ -73,12 +79,43 @@ def step_tree(steps) -> list[dict]:
 class ReportDetailSerializer(ReportListSerializer):
     steps = serializers.SerializerMethodField()
     total_tokens = serializers.IntegerField(read_only=True)
+    approved_by = ReportPersonSerializer(read_only=True, allow_null=True)
+    citations = serializers.SerializerMethodField(help_text="Per section, the ids of the room messages it cites.")
 
     class Meta(ReportListSerializer.Meta):
         fields = ReportListSerializer.Meta.fields + [
             "fallback_reason", "prompt_tokens", "completion_tokens", "total_tokens", "llm_message_id",
-            "llm_conversation_id", "document_size", "steps",
+            "llm_conversation_id", "document_size", "steps", "content", "final_version", "approved_by",
+            "approved_at", "citations",
         ]
+
+    def get_citations(self, report) -> dict[str, list[int]]:
+        return evidence.cited((report.content or {}).get("sections") or {})
 
     def get_steps(self, report) -> list[dict]:
         return step_tree(list(report.steps.all()))
+
+
+class ReportVersionSerializer(serializers.ModelSerializer):
+    author = ReportPersonSerializer(read_only=True, allow_null=True)
+    download_url = serializers.CharField(read_only=True)
+    ledger_label = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ReportVersion
+        fields = ["number", "source", "changed_sections", "author", "created_at", "document_size", "download_url",
+                  "ledger", "ledger_label"]
+
+    def get_ledger_label(self, version) -> str:
+        return ledger.label(version.ledger)
+
+
+class ReportContentInputSerializer(serializers.Serializer):
+    base_version = serializers.IntegerField(min_value=1, max_value=2**31 - 1)
+    sections = serializers.DictField(help_text="Only the sections given change; each is checked against the kind's "
+                                               "schema (prose: a string; tables: rows of the kind's fields, timeline "
+                                               "rows may carry evidence: [message ids]).")
+
+
+class SectionRegenerateInputSerializer(serializers.Serializer):
+    instruction = serializers.CharField(required=False, allow_blank=True, max_length=1000)

@@ -44,6 +44,7 @@ class MessageLine:
     sender: str
     kind: str
     body: str
+    id: int | None = None  # the message's id, which reports cite as [m123]
 
 
 @dataclass

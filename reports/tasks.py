@@ -9,7 +9,7 @@ ticket notes in ``reports/notes/service.py``, the daily report in
 
 from celery import shared_task
 
-from reports import lifecycle, receivers  # noqa: F401 - registers reports.after_resolve
+from reports import lifecycle, receivers, review  # noqa: F401 - registers after_resolve, regenerate_section
 from reports.daily import producer  # noqa: F401 - registers the daily report's tasks
 from reports.notes import service  # noqa: F401 - registers reports.write_notes
 from reports.pipeline import workflow

@@ -53,6 +53,21 @@ class LLMResult:
     # The raw response body (JSON or the SSE transcript), kept for the operator's step view.
     raw: str = ""
     attempts: int = 1
+    # For the AI ledger: the model that answered, and the price the service itself reported (DIFY does).
+    model: str = ""
+    price: float | None = None
+    currency: str = ""
+
+    def take_usage(self, usage: dict) -> None:
+        """Tokens (and DIFY's ``total_price``/``currency``) from a usage object."""
+        self.prompt_tokens = int(usage.get("prompt_tokens") or 0)
+        self.completion_tokens = int(usage.get("completion_tokens") or 0)
+        if usage.get("total_price") not in (None, ""):
+            try:
+                self.price = float(usage["total_price"])
+            except (TypeError, ValueError):
+                self.price = None
+            self.currency = str(usage.get("currency") or "")
 
 
 class LLMError(Exception):

@@ -44,16 +44,15 @@ class DifyClient(LLMClient):
             data = json.loads(text)
         except ValueError as exc:
             raise LLMRetryableError(f"DIFY sent a body that is not JSON: {text[:200]!r}", raw=text) from exc
-        usage = (data.get("metadata") or {}).get("usage") or {}
-        return LLMResult(
+        result = LLMResult(
             text=str(data.get("answer") or ""),
             provider=self.name,
             message_id=str(data.get("message_id") or data.get("id") or ""),
             conversation_id=str(data.get("conversation_id") or ""),
-            prompt_tokens=int(usage.get("prompt_tokens") or 0),
-            completion_tokens=int(usage.get("completion_tokens") or 0),
             raw=text,
         )
+        result.take_usage((data.get("metadata") or {}).get("usage") or {})
+        return result
 
     def _read_stream(self, response, deadline: Deadline, on_delta=None) -> LLMResult:
         answer: list[str] = []
@@ -83,9 +82,7 @@ class DifyClient(LLMClient):
                     on_delta(answer[0], True)
             elif kind == "message_end":
                 result.message_id = str(event.get("message_id") or event.get("id") or result.message_id)
-                usage = (event.get("metadata") or {}).get("usage") or {}
-                result.prompt_tokens = int(usage.get("prompt_tokens") or 0)
-                result.completion_tokens = int(usage.get("completion_tokens") or 0)
+                result.take_usage((event.get("metadata") or {}).get("usage") or {})
                 ended = True
             elif kind == "error":
                 # DIFY reports failures after HTTP 200, in the middle of the stream.

@@ -96,7 +96,9 @@ def _timeline(snapshot: RoomSnapshot):
         events += [talk[i] for i in sorted(picked)]
     older = snapshot.condensed.events if snapshot.condensed else []
     rows = sorted(older[-MAX_OLDER_EVENTS:] + events[-MAX_TIMELINE_ROWS:], key=lambda m: m.time)
-    return [{"time": local(m.time), "event": _clip(_said(m))} for m in rows]
+    # Every row cites the message it came from.
+    return [{"time": local(m.time), "event": _clip(_said(m)), "evidence": [m.id] if m.id is not None else []}
+            for m in rows]
 
 
 def _participants(snapshot: RoomSnapshot):

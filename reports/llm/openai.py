@@ -43,17 +43,15 @@ class OpenAIClient(LLMClient):
             content = (choice.get("message") or {}).get("content") or ""
         except (ValueError, AttributeError, IndexError) as exc:
             raise LLMRetryableError(f"the server sent an unreadable completion: {text[:200]!r}", raw=text) from exc
-        usage = data.get("usage") or {}
-        return LLMResult(
-            text=content, provider=self.name, message_id=str(data.get("id") or ""),
-            prompt_tokens=int(usage.get("prompt_tokens") or 0),
-            completion_tokens=int(usage.get("completion_tokens") or 0), raw=text,
-        )
+        result = LLMResult(text=content, provider=self.name, message_id=str(data.get("id") or ""), raw=text,
+                           model=str(data.get("model") or self.model))
+        result.take_usage(data.get("usage") or {})
+        return result
 
     def _read_stream(self, response, deadline: Deadline, on_delta=None) -> LLMResult:
         parts: list[str] = []
         transcript: list[str] = []
-        result = LLMResult(text="", provider=self.name)
+        result = LLMResult(text="", provider=self.name, model=self.model)
         done = False
         for line in iter_lines(response, deadline):
             if not line.startswith("data:"):
@@ -78,10 +76,10 @@ class OpenAIClient(LLMClient):
                     parts.append(str(delta["content"]))
                     if on_delta:
                         on_delta(parts[-1], False)
-            usage = chunk.get("usage")
-            if usage:
-                result.prompt_tokens = int(usage.get("prompt_tokens") or 0)
-                result.completion_tokens = int(usage.get("completion_tokens") or 0)
+            if chunk.get("model"):
+                result.model = str(chunk["model"])
+            if chunk.get("usage"):
+                result.take_usage(chunk["usage"])
         if not done and not parts:
             raise LLMRetryableError("the stream ended before any answer", raw="\n".join(transcript))
         result.text = "".join(parts)

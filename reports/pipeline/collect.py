@@ -41,7 +41,7 @@ SYSTEM_SENDER = "system"
 
 def _line(message) -> MessageLine:
     sender = message.sender.label if message.sender_id else ""
-    return MessageLine(time=message.created_at, sender=sender, kind=message.kind, body=message.body)
+    return MessageLine(time=message.created_at, sender=sender, kind=message.kind, body=message.body, id=message.id)
 
 
 def _members(room) -> list[MemberInfo]:

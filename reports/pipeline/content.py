@@ -100,6 +100,9 @@ def validate_sections(data, keys: list[str], list_fields: dict | None = None) ->
                 if missing:
                     problems.append(f"'{key}[{index}]' lacks {', '.join(missing)}")
                     break
+                if "evidence" in item:
+                    # The message ids the row cites; reports.evidence keeps only the room's own.
+                    row["evidence"] = item["evidence"]
                 rows.append(row)
             else:
                 valid[key] = rows
@@ -160,6 +163,9 @@ class WriteOutcome:
         self.conversation_id = ""
         self.prompt_tokens = 0
         self.completion_tokens = 0
+        self.model = ""
+        self.price: float | None = None  # what the AI service itself said the calls cost
+        self.currency = ""
         self.calls: list[tuple[str, dict, bool]] = []  # (step suffix, detail, ok)
 
     def account(self, result: LLMResult):
@@ -167,6 +173,10 @@ class WriteOutcome:
         self.conversation_id = result.conversation_id or self.conversation_id
         self.prompt_tokens += result.prompt_tokens
         self.completion_tokens += result.completion_tokens
+        self.model = result.model or self.model
+        if result.price is not None:
+            self.price = (self.price or 0.0) + result.price
+            self.currency = result.currency or self.currency
 
     def content(self) -> dict:
         return {"sections": self.sections, "sources": self.sources, "notes": self.notes}

@@ -39,6 +39,20 @@ HEADER_FILL = "DCE6F2"
 TEXT_WIDTH_CM = 16.5
 # Column widths (cm) of the table sections; any other table section splits the width evenly.
 COLUMN_WIDTHS = {"timeline": [3.6, 12.9], "participants": [4.2, 3.0, 9.3], "action_items": [9.5, 3.8, 3.2]}
+# A table that names the messages its rows came from gets a source column this wide.
+SOURCE_WIDTH_CM = 4.0
+
+
+def column_widths(key: str, fields: list[str]) -> list[float]:
+    """The widths of a table section's columns; a trailing ``source`` column takes its share from the others."""
+    base = fields[:-1] if fields[-1:] == ["source"] else fields
+    widths = COLUMN_WIDTHS.get(key)
+    if widths is None or len(widths) != len(base):
+        widths = [TEXT_WIDTH_CM / len(base)] * len(base)
+    if base is fields:
+        return widths
+    scale = (TEXT_WIDTH_CM - SOURCE_WIDTH_CM) / sum(widths)
+    return [w * scale for w in widths] + [SOURCE_WIDTH_CM]
 
 
 def xml_safe(value) -> str:
@@ -320,8 +334,8 @@ def build_docx(model: DocumentModel, *, font_east_asia: str, font_windows: str) 
             continue
         fields = model.list_fields.get(key)
         if fields:
-            widths = COLUMN_WIDTHS.get(key) or [TEXT_WIDTH_CM / len(fields)] * len(fields)
-            builder.table([labels[f] for f in fields], [[r[f] for f in fields] for r in value], widths)
+            builder.table([labels[f] for f in fields], [[r.get(f, "") for f in fields] for r in value],
+                          column_widths(key, fields))
         else:
             for block in str(value).split("\n\n"):
                 builder.paragraph(block)

@@ -18,10 +18,18 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from reports import events
+from reports import events, evidence, ledger
 from reports.lifecycle import ReportFailure
 from reports.llm import LLMAuthError, LLMBadRequest, LLMError, configured_provider
-from reports.models import Report, ReportStatus, ReportStep, StepStatus, report_document_path
+from reports.models import (
+    Report,
+    ReportStatus,
+    ReportStep,
+    ReportVersion,
+    StepStatus,
+    VersionSource,
+    report_document_path,
+)
 from reports.pipeline import state
 from reports.pipeline.assemble import document_model, font_settings, report_title, staging_name
 from reports.pipeline.collect import collect_room
@@ -112,6 +120,7 @@ def generate_content(report_id, *, deadline: float | None = None) -> None:
     report, parent = _start_content(report_id)
     language = normalize_language(report.language)
     sections = sections_for(report.kind)
+    started = time.monotonic()
     try:
         outcome = write_sections(_snapshot_of(report), language, kind=report.kind, report_id=report.id,
                                  provider=configured_provider(), deadline=deadline)
@@ -125,17 +134,26 @@ def generate_content(report_id, *, deadline: float | None = None) -> None:
             step_finish(section, source=outcome.sources.get(key, ""))
             state.progress_through(report, stage, step=sections.title(key, language), done=done,
                                    total=len(sections.keys))
-        _save_content(report, outcome)
+        _save_content(report, outcome, seconds=_seconds_since(started))
         step_finish(parent, provider=outcome.provider, fallback_reason=outcome.fallback_reason)
         state.progress(report, step=stage.label, percent=stage.percent_done)
 
 
-def _save_content(report: Report, outcome: WriteOutcome) -> None:
+def _save_content(report: Report, outcome: WriteOutcome, *, seconds: float) -> None:
+    """The sections (only citations of the room's own messages kept) and the AI ledger of the writing."""
+    kind = sections_for(report.kind)
+    known = set(evidence.room_messages(RoomSnapshot.from_dict(_snapshot_of(report))))
+    outcome.sections = evidence.keep_known(outcome.sections, known, kind.list_fields)
     fields = {
         "content": state.json_safe(outcome.content()), "provider": outcome.provider[:20],
         "fallback_reason": outcome.fallback_reason, "llm_message_id": outcome.message_id[:200],
         "llm_conversation_id": outcome.conversation_id[:200], "prompt_tokens": outcome.prompt_tokens,
         "completion_tokens": outcome.completion_tokens,
+        "ledger": ledger.entry(
+            provider=outcome.provider, model=outcome.model, prompt_version=kind.prompt_version(report.language),
+            prompt_tokens=outcome.prompt_tokens, completion_tokens=outcome.completion_tokens, seconds=seconds,
+            price=outcome.price, currency=outcome.currency,
+        ),
     }
     Report.objects.filter(id=report.id).update(**fields)
     for name, value in fields.items():
@@ -183,6 +201,7 @@ def write_section(report_id, key: str, *, deadline: float | None = None) -> None
         step_finish(step, content=outcome.sections[key], source=outcome.sources[key], provider=outcome.provider,
                     prompt_tokens=outcome.prompt_tokens, completion_tokens=outcome.completion_tokens,
                     message_id=outcome.message_id, conversation_id=outcome.conversation_id,
+                    model=outcome.model, price=outcome.price, currency=outcome.currency,
                     seconds=_seconds_since(started))
     done = ReportStep.objects.filter(report=report, key__startswith=SECTION_PREFIX,
                                      status__in=[StepStatus.COMPLETED, StepStatus.FAILED]).count()
@@ -208,7 +227,9 @@ def finish_sections(report_id) -> bool:
         ):
             return False
         report = Report.objects.get(id=report_id)
-        _save_content(report, _merged(keys, steps))
+        # The sections were written side by side: the slowest one is how long the writing took.
+        seconds = max(float((steps[k].detail or {}).get("seconds") or 0) for k in keys)
+        _save_content(report, _merged(keys, steps), seconds=seconds)
         state.progress(report, step=STAGES[CONTENT].label, percent=STAGES[CONTENT].percent_done)
     return True
 
@@ -229,6 +250,10 @@ def _merged(keys: list[str], steps: dict[str, ReportStep]) -> WriteOutcome:
         outcome.completion_tokens += int(detail.get("completion_tokens") or 0)
         outcome.message_id = detail.get("message_id") or outcome.message_id
         outcome.conversation_id = detail.get("conversation_id") or outcome.conversation_id
+        outcome.model = detail.get("model") or outcome.model
+        if detail.get("price") is not None:
+            outcome.price = (outcome.price or 0.0) + float(detail["price"])
+            outcome.currency = detail.get("currency") or outcome.currency
     failed = [k for k in keys if k in outcome.notes]
     if failed:
         outcome.fallback_reason = f"{len(failed)} section(s) could not be written: {', '.join(failed)}"
@@ -281,7 +306,13 @@ def publish(report_id) -> None:
         ):
             raise StageSkipped(f"report {report_id} was completed or ended elsewhere")
         step_finish(step, document=saved, size=len(data))
-        report.status, report.percent = ReportStatus.COMPLETED, stage.percent_done
+        # Version 1 is what the pipeline wrote; people's edits and rewritten sections follow it.
+        ReportVersion.objects.get_or_create(report=report, number=1, defaults={
+            "source": VersionSource.AI, "content": report.content, "author": report.requested_by,
+            "document": saved, "document_size": len(data), "ledger": report.ledger,
+        })
+        Report.objects.filter(id=report.id).update(version=1)
+        report.status, report.percent, report.version = ReportStatus.COMPLETED, stage.percent_done, 1
         events.emit(report, events.report_completed(report))
     try:
         default_storage.delete(staging)
