@@ -148,6 +148,9 @@ else:
 
 # Who may listen to a room's live events (realtime imports no app itself).
 REALTIME_ROOM_ACCESS = "incidents.selectors.room_visible_to"
+# Open sockets and notes streams re-check access this often, as a backstop to the
+# messages sent when a member is removed, a session ends or an account changes.
+REALTIME_ACCESS_RECHECK_SECONDS = env.float("REALTIME_ACCESS_RECHECK_SECONDS", default=60)
 
 # --- Celery -----------------------------------------------------------------
 
@@ -311,6 +314,11 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PARSER_CLASSES": [
+        "config.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",

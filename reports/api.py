@@ -18,6 +18,7 @@ from rest_framework.views import APIView
 
 from config.errors import Conflict
 from incidents.selectors import room_get_for_user
+from incidents.services import require_can_start_work
 from reports.models import Report, ReportStatus
 from reports.pipeline.reaper import reap_stuck_reports, stuck_reports
 from reports.serializers import (
@@ -67,6 +68,7 @@ class ReportGenerateView(APIView):
     @extend_schema(request=ReportGenerateInputSerializer, responses={202: ReportGenerateOutputSerializer})
     def post(self, request, room_id):
         room = _room_or_404(request, room_id)
+        require_can_start_work(room=room, user=request.user)
         data = ReportGenerateInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         report, created = report_request(
