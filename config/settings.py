@@ -239,6 +239,10 @@ STORAGES = {
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=2 * 1024 * 1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 ROOM_FILE_MAX_BYTES = env.int("ROOM_FILE_MAX_BYTES", default=20 * 1024 * 1024)
+# In front of Django (config/bodylimit.py), per route class: file uploads may send
+# ROOM_FILE_MAX_BYTES plus their framing; the JSON API and every other page (forms) these.
+REQUEST_MAX_BYTES_API = env.int("REQUEST_MAX_BYTES_API", default=1024 * 1024)
+REQUEST_MAX_BYTES_FORM = env.int("REQUEST_MAX_BYTES_FORM", default=100 * 1024)
 ROOM_IMAGE_MAX_PIXELS = env.int("ROOM_IMAGE_MAX_PIXELS", default=50_000_000)
 MESSAGE_MAX_CHARS = env.int("MESSAGE_MAX_CHARS", default=20_000)
 
