@@ -121,3 +121,30 @@ def test_without_a_proxy_a_forged_forwarded_header_changes_nothing(client, membe
     for n in range(3):
         log_in(client, f"guess{n}", "wrong", HTTP_X_FORWARDED_FOR=f"198.51.100.{n}")
     assert log_in(client, "member", factories.PASSWORD, HTTP_X_FORWARDED_FOR="198.51.100.99").status_code == 429
+
+
+def admin_log_in(client, username, password, **extra):
+    return client.post(
+        "/admin/login/?next=/admin/", {"username": username, "password": password, "next": "/admin/"},
+        HTTP_ACCEPT_LANGUAGE="en", **extra,
+    )
+
+
+def test_the_admin_login_is_throttled_with_the_same_counters(client, operator, settings):
+    settings.LOGIN_MAX_FAILURES_PER_ACCOUNT = 5
+    for _ in range(3):
+        assert admin_log_in(client, "operator", "wrong").status_code == 200
+    for _ in range(2):
+        log_in(client, "operator", "wrong")
+    # Five guesses spread over both doors: both are closed, even to the right password.
+    response = admin_log_in(client, "operator", factories.PASSWORD)
+    assert response.status_code == 429 and THROTTLED in response.content.decode()
+    assert log_in(client, "operator", factories.PASSWORD).status_code == 429
+    assert "_auth_user_id" not in client.session
+
+
+def test_the_admin_login_still_admits_operators_and_refuses_others(client, operator, member):
+    assert admin_log_in(client, "member", factories.PASSWORD).status_code == 200
+    assert "_auth_user_id" not in client.session
+    response = admin_log_in(client, "operator", factories.PASSWORD)
+    assert response.status_code == 302 and response["Location"] == "/admin/"
