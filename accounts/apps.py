@@ -11,6 +11,7 @@ class AccountsConfig(AppConfig):
         from django.db.models.signals import post_delete, post_save
 
         from accounts import schema  # noqa: F401 - registers the OpenAPI description of token auth
+        from config import checks  # noqa: F401 - registers the deployment check of the secret key
         from accounts import signals
         from accounts.models import User
 

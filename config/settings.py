@@ -94,8 +94,9 @@ TEMPLATES = [
 
 # --- Database ---------------------------------------------------------------
 
+# An empty DATABASE_URL (a blank line in an env file) means unset, not "no engine".
 DATABASES = {
-    "default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'warroom.sqlite3'}"),
+    "default": environ.Env.db_url_config(env("DATABASE_URL", default="") or f"sqlite:///{VAR_DIR / 'warroom.sqlite3'}"),
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL and IMMEDIATE transactions let the web threads and the embedded worker
