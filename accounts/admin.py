@@ -7,6 +7,7 @@ from django.utils.translation import ngettext
 
 from accounts.forms import AdminLoginForm
 from accounts.models import ApiToken, User
+from accounts.throttle import remember_device
 from accounts.services import api_token_create, api_token_revoke
 
 # /admin/login/ takes password guesses like /accounts/login/ does: the same form,
@@ -20,6 +21,8 @@ def _throttled_admin_login(request, extra_context=None):
     form = (getattr(response, "context_data", None) or {}).get("form")
     if form is not None and form.has_error(NON_FIELD_ERRORS, "throttled"):
         response.status_code = 429
+    elif request.method == "POST" and response.status_code == 302 and request.user.is_authenticated:
+        remember_device(request, response, request.POST.get("username", ""))
     return response
 
 

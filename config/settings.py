@@ -245,6 +245,11 @@ ROOM_FILE_MAX_BYTES = env.int("ROOM_FILE_MAX_BYTES", default=20 * 1024 * 1024)
 REQUEST_MAX_BYTES_API = env.int("REQUEST_MAX_BYTES_API", default=1024 * 1024)
 REQUEST_MAX_BYTES_FORM = env.int("REQUEST_MAX_BYTES_FORM", default=100 * 1024)
 ROOM_IMAGE_MAX_PIXELS = env.int("ROOM_IMAGE_MAX_PIXELS", default=50_000_000)
+# Full image decodes (thumbnails) running at once per process, and how long an upload
+# waits for one before a 429. One full decode of an RGBA image takes about 8 bytes a pixel
+# (pixels, and the premultiplied copy Pillow resizes), so 50 M pixels x 1 decode is ~400 MB.
+IMAGE_DECODE_CONCURRENCY = env.int("IMAGE_DECODE_CONCURRENCY", default=1)
+IMAGE_DECODE_WAIT_SECONDS = env.float("IMAGE_DECODE_WAIT_SECONDS", default=30)
 MESSAGE_MAX_CHARS = env.int("MESSAGE_MAX_CHARS", default=20_000)
 
 # --- People and login -----------------------------------------------------------
@@ -276,9 +281,14 @@ if env("AUTH_LDAP_SERVER_URI", default=""):
 LOGIN_MAX_FAILURES_PER_ACCOUNT = env.int("LOGIN_MAX_FAILURES_PER_ACCOUNT", default=5)
 LOGIN_MAX_FAILURES_PER_ADDRESS = env.int("LOGIN_MAX_FAILURES_PER_ADDRESS", default=20)
 LOGIN_FAILURE_WINDOW_SECONDS = env.int("LOGIN_FAILURE_WINDOW_SECONDS", default=900)
-# Behind a load balancer every request comes from its address; the client's is the
-# last X-Forwarded-For entry, which the balancer appends.
-LOGIN_TRUST_X_FORWARDED_FOR = env.bool("DJANGO_BEHIND_PROXY", default=False)
+# From every address together: a high bound on guessing spread over many addresses
+# (a browser that logged in to the account before is not held by it).
+LOGIN_MAX_FAILURES_PER_ACCOUNT_ALL_ADDRESSES = env.int("LOGIN_MAX_FAILURES_PER_ACCOUNT_ALL_ADDRESSES", default=100)
+# Addresses or networks of the load balancers / reverse proxies in front of Warroom.
+# Only a request from one of them has its X-Forwarded-For read (the nearest hop that is
+# not itself a trusted proxy); from anywhere else the header is ignored. Empty: no proxy.
+# uvicorn runs with --no-proxy-headers, so this is the one place forwarded headers are read.
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
 # Messages (the API token shown once on creation among them) stay server-side.
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 

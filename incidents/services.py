@@ -372,7 +372,7 @@ def file_upload(*, room, uploaded_by, uploaded) -> RoomFile:
         room_file.file.save(f"upload{sniffed.suffix}", uploaded, save=False)
         saved.append(room_file.file.name)
         if sniffed.is_image:
-            thumb = file_checks.thumbnail_png(uploaded)
+            thumb = file_checks.thumbnail_png(uploaded, display_name)
             thumb_name = f"rooms/{room.id}/files/{room_file.id}.thumb.png"
             room_file.thumbnail.name = room_file.thumbnail.storage.save(thumb_name, ContentFile(thumb))
             saved.append(room_file.thumbnail.name)

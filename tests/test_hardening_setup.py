@@ -51,3 +51,11 @@ def test_apt_waits_for_the_dpkg_lock(tmp_path):
     assert result.returncode == 0, result.stderr
     lines = calls.read_text().splitlines()
     assert len(lines) == 2 and all("-o DPkg::Lock::Timeout=300" in line for line in lines), lines
+
+
+def test_uvicorn_never_reads_forwarded_headers_itself_and_compose_passes_trusted_proxies():
+    """uvicorn's --proxy-headers trusts X-Forwarded-For from 127.0.0.1 by default; Django alone reads it, from TRUSTED_PROXIES."""
+    for launcher in ("Dockerfile", "scripts/run.sh", "tests/services.py"):
+        text = (ROOT / launcher).read_text()
+        assert "--no-proxy-headers" in text and '"--proxy-headers"' not in text, launcher
+    assert "TRUSTED_PROXIES: ${TRUSTED_PROXIES:-}" in (ROOT / "docker-compose.yml").read_text()

@@ -21,7 +21,7 @@ def server(service_env, service_log_dir, tmp_path_factory):
     tmpdir = tmp_path_factory.mktemp("server-tmp")
     port = free_port()
     env = {**service_env, "TMPDIR": str(tmpdir)}
-    args = [str(BIN / "uvicorn"), "config.asgi:application", "--host", "127.0.0.1", "--port", str(port), "--lifespan", "on"]
+    args = [str(BIN / "uvicorn"), "config.asgi:application", "--host", "127.0.0.1", "--port", str(port), "--lifespan", "on", "--no-proxy-headers"]
     process = Process("uvicorn-bodylimit", args, env=env, log_dir=service_log_dir).start()
     base = f"http://127.0.0.1:{port}"
     wait_until(lambda: httpx.get(f"{base}/healthz").status_code == 200, timeout=60, what="uvicorn", process=process.popen, log=process.log)
