@@ -5,9 +5,10 @@ Decoding is where memory goes: a 190 KB PNG of 7000 x 7000 RGBA pixels needs
 upload is checked without decoding its pixels where the format allows
 (``verify``), a JPEG is decoded at a reduced scale (``draft``), and the one full
 decode left (the thumbnail) runs on one of ``IMAGE_DECODE_CONCURRENCY`` threads per
-process (a small pool of decoding threads). The peak is then about threads x
-``ROOM_IMAGE_MAX_PIXELS`` x 8 bytes (an RGBA image and the premultiplied copy Pillow
-resizes) over the process's baseline; set the pixel limit from the memory budget.
+process (a small pool of decoding threads), and a large image with alpha is first
+shrunk by sampling, without the premultiplied full-size copy Pillow's filtered resize
+makes. The peak is then about threads x ``ROOM_IMAGE_MAX_PIXELS`` x 4 bytes over the
+process's baseline; set the pixel limit from the memory budget.
 """
 
 import io
@@ -192,9 +193,21 @@ def thumbnail_png(uploaded, display_name="image") -> bytes:
         uploaded.seek(0)
 
 
+# Past this many pixels, an image with alpha is first shrunk by plain sampling.
+_LARGE_ALPHA_PIXELS = 16_000_000
+
+
 def _thumbnail(uploaded) -> bytes:
     with Image.open(uploaded) as image:
         image.draft("RGB", THUMBNAIL_SIZE)  # JPEG: decode at the smallest scale that still fits
+        image.load()
+        if image.mode in ("RGBA", "LA") and image.width * image.height > _LARGE_ALPHA_PIXELS:
+            # Pillow resizes an image with alpha through a premultiplied copy of the whole
+            # image (another 196 MB at 7000 x 7000); nearest-neighbour sampling needs none.
+            # Down to four times the thumbnail, then the filtered resize below.
+            factor = max(min(image.width // (THUMBNAIL_SIZE[0] * 4), image.height // (THUMBNAIL_SIZE[1] * 4)), 1)
+            if factor > 1:
+                image = image.resize((image.width // factor, image.height // factor), Image.Resampling.NEAREST)
         image.thumbnail(THUMBNAIL_SIZE)
         if image.mode not in ("RGB", "RGBA"):
             image = image.convert("RGBA")
