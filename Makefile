@@ -18,3 +18,12 @@ lock:
 
 migrations-check:
 	@scripts/bootstrap.sh dev && .venv/bin/python manage.py makemigrations --check --dry-run
+
+# Django's deployment checklist with production-like settings (HTTPS on, a real key
+# from the environment): fails on any warning, including a known default secret key.
+check-deploy:
+	@scripts/bootstrap.sh dev && DJANGO_HTTPS=$${DJANGO_HTTPS:-true} .venv/bin/python manage.py check --deploy --fail-level WARNING
+
+# Stop the PostgreSQL and Redis that `make test` started (by their pid files).
+clean-services:
+	@scripts/services.sh down

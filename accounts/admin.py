@@ -1,11 +1,32 @@
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.core.exceptions import NON_FIELD_ERRORS
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from accounts.forms import AdminLoginForm
 from accounts.models import ApiToken, User
+from accounts.throttle import remember_device
 from accounts.services import api_token_create, api_token_revoke
+
+# /admin/login/ takes password guesses like /accounts/login/ does: the same form,
+# throttle and counters, and the same 429 once they are used up.
+admin.site.login_form = AdminLoginForm
+_admin_login = admin.site.login
+
+
+def _throttled_admin_login(request, extra_context=None):
+    response = _admin_login(request, extra_context)
+    form = (getattr(response, "context_data", None) or {}).get("form")
+    if form is not None and form.has_error(NON_FIELD_ERRORS, "throttled"):
+        response.status_code = 429
+    elif request.method == "POST" and response.status_code == 302 and request.user.is_authenticated:
+        remember_device(request, response, request.POST.get("username", ""))
+    return response
+
+
+admin.site.login = _throttled_admin_login
 
 
 @admin.register(User)

@@ -1,4 +1,5 @@
 from django.contrib.auth import authenticate
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
@@ -45,3 +46,18 @@ class LoginForm(AuthenticationForm):
         self.confirm_login_allowed(self.user_cache)
         throttle.reset_account()
         return self.cleaned_data
+
+
+class AdminLoginForm(LoginForm):
+    """The admin's login: the same throttle and failure counters as /accounts/login/, staff only."""
+
+    required_css_class = "required"
+    error_messages = {**LoginForm.error_messages, "invalid_login": AdminAuthenticationForm.error_messages["invalid_login"]}
+
+    def confirm_login_allowed(self, user):
+        super().confirm_login_allowed(user)
+        if not user.is_staff:
+            raise ValidationError(
+                self.error_messages["invalid_login"], code="invalid_login",
+                params={"username": self.username_field.verbose_name},
+            )

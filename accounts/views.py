@@ -3,6 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.core.exceptions import NON_FIELD_ERRORS
 
 from accounts.forms import LoginForm
+from accounts.throttle import remember_device
 
 
 class LoginView(auth_views.LoginView):
@@ -13,6 +14,12 @@ class LoginView(auth_views.LoginView):
         context = super().get_context_data(**kwargs)
         context["directory_enabled"] = bool(getattr(settings, "AUTH_LDAP_SERVER_URI", ""))
         return context
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        # This browser is now known for the account: strangers' failures will not lock it.
+        remember_device(self.request, response, form.cleaned_data["username"])
+        return response
 
     def form_invalid(self, form):
         response = super().form_invalid(form)

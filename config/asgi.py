@@ -19,13 +19,15 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.conf import settings  # noqa: E402
 
+from config.bodylimit import BodySizeLimit  # noqa: E402
 from config.celery import start_embedded_worker, stop_embedded_worker  # noqa: E402
 from realtime import events  # noqa: E402
 from realtime.routing import websocket_urlpatterns  # noqa: E402
 
 router = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        # Oversized bodies are refused here, before Django reads (and spools) them.
+        "http": BodySizeLimit(django_asgi_app),
         "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )

@@ -94,8 +94,9 @@ TEMPLATES = [
 
 # --- Database ---------------------------------------------------------------
 
+# An empty DATABASE_URL (a blank line in an env file) means unset, not "no engine".
 DATABASES = {
-    "default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'warroom.sqlite3'}"),
+    "default": environ.Env.db_url_config(env("DATABASE_URL", default="") or f"sqlite:///{VAR_DIR / 'warroom.sqlite3'}"),
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL and IMMEDIATE transactions let the web threads and the embedded worker
@@ -148,6 +149,9 @@ else:
 
 # Who may listen to a room's live events (realtime imports no app itself).
 REALTIME_ROOM_ACCESS = "incidents.selectors.room_visible_to"
+# Open sockets and notes streams re-check access this often, as a backstop to the
+# messages sent when a member is removed, a session ends or an account changes.
+REALTIME_ACCESS_RECHECK_SECONDS = env.float("REALTIME_ACCESS_RECHECK_SECONDS", default=60)
 
 # --- Celery -----------------------------------------------------------------
 
@@ -239,7 +243,16 @@ STORAGES = {
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=2 * 1024 * 1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 ROOM_FILE_MAX_BYTES = env.int("ROOM_FILE_MAX_BYTES", default=20 * 1024 * 1024)
+# In front of Django (config/bodylimit.py), per route class: file uploads may send
+# ROOM_FILE_MAX_BYTES plus their framing; the JSON API and every other page (forms) these.
+REQUEST_MAX_BYTES_API = env.int("REQUEST_MAX_BYTES_API", default=1024 * 1024)
+REQUEST_MAX_BYTES_FORM = env.int("REQUEST_MAX_BYTES_FORM", default=100 * 1024)
 ROOM_IMAGE_MAX_PIXELS = env.int("ROOM_IMAGE_MAX_PIXELS", default=50_000_000)
+# Full image decodes (thumbnails) running at once per process, and how long an upload
+# waits for one before a 429. One full decode of an RGBA image takes about 8 bytes a pixel
+# (pixels, and the premultiplied copy Pillow resizes), so 50 M pixels x 1 decode is ~400 MB.
+IMAGE_DECODE_CONCURRENCY = env.int("IMAGE_DECODE_CONCURRENCY", default=1)
+IMAGE_DECODE_WAIT_SECONDS = env.float("IMAGE_DECODE_WAIT_SECONDS", default=30)
 MESSAGE_MAX_CHARS = env.int("MESSAGE_MAX_CHARS", default=20_000)
 
 # --- People and login -----------------------------------------------------------
@@ -271,9 +284,14 @@ if env("AUTH_LDAP_SERVER_URI", default=""):
 LOGIN_MAX_FAILURES_PER_ACCOUNT = env.int("LOGIN_MAX_FAILURES_PER_ACCOUNT", default=5)
 LOGIN_MAX_FAILURES_PER_ADDRESS = env.int("LOGIN_MAX_FAILURES_PER_ADDRESS", default=20)
 LOGIN_FAILURE_WINDOW_SECONDS = env.int("LOGIN_FAILURE_WINDOW_SECONDS", default=900)
-# Behind a load balancer every request comes from its address; the client's is the
-# last X-Forwarded-For entry, which the balancer appends.
-LOGIN_TRUST_X_FORWARDED_FOR = env.bool("DJANGO_BEHIND_PROXY", default=False)
+# From every address together: a high bound on guessing spread over many addresses
+# (a browser that logged in to the account before is not held by it).
+LOGIN_MAX_FAILURES_PER_ACCOUNT_ALL_ADDRESSES = env.int("LOGIN_MAX_FAILURES_PER_ACCOUNT_ALL_ADDRESSES", default=100)
+# Addresses or networks of the load balancers / reverse proxies in front of Warroom.
+# Only a request from one of them has its X-Forwarded-For read (the nearest hop that is
+# not itself a trusted proxy); from anywhere else the header is ignored. Empty: no proxy.
+# uvicorn runs with --no-proxy-headers, so this is the one place forwarded headers are read.
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
 # Messages (the API token shown once on creation among them) stay server-side.
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 
@@ -314,6 +332,11 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PARSER_CLASSES": [
+        "config.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",

@@ -1,8 +1,12 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, register_converter
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from config import views
+from config.converters import DatabaseIdConverter
+
+# Before the includes below, which use it.
+register_converter(DatabaseIdConverter, "dbid")
 
 urlpatterns = [
     path("", views.home, name="home"),

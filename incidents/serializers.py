@@ -81,7 +81,9 @@ class MemberInputSerializer(serializers.Serializer):
     def validate_user(self, value):
         User = get_user_model()
         value = value.strip()
-        lookup = {"pk": int(value)} if value.isdigit() else (
+        # ASCII digits that fit a bigint: str.isdigit() also accepts "²", which int() refuses.
+        is_id = value.isascii() and value.isdigit() and len(value) <= 18
+        lookup = {"pk": int(value)} if is_id else (
             {"email__iexact": value} if "@" in value else {"username__iexact": value}
         )
         user = User.objects.filter(is_active=True, **lookup).first()

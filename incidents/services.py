@@ -31,6 +31,7 @@ from incidents.selectors import user_sees_all_rooms
 from incidents.signals import room_resolved
 from incidents.text import clean_line, clean_text, safe_file_name
 from incidents.timing import minutes_between
+from realtime import access
 from realtime.events import publish_on_commit
 
 EDITABLE_FIELDS = ("title", "description", "severity", "category")
@@ -67,6 +68,13 @@ def _require_open(room):
     # The stored status, not the caller's copy: another request may have archived it.
     if IncidentRoom.objects.filter(pk=room.pk, status=RoomStatus.ARCHIVED).exists():
         raise Conflict(_("This room is archived; reopen it first."))
+
+
+def require_can_start_work(*, room, user) -> None:
+    """Starting AI work (a report, ticket notes) is for responders, commanders and operators, in an open room."""
+    if not can_contribute(room=room, user=user):
+        raise PermissionDenied(_("Observers can read the room but not start reports or notes."))
+    _require_open(room)
 
 
 # --- The timeline's own lines ---------------------------------------------------------
@@ -219,16 +227,26 @@ def room_archive(*, room, by) -> IncidentRoom:
 
 
 
+def _require_another_commander(room, member, message):
+    """One rule for removal and role changes: the last commander stays a commander."""
+    if member.role != MemberRole.COMMANDER:
+        return
+    others = RoomMember.objects.select_for_update().filter(room=room, role=MemberRole.COMMANDER).exclude(pk=member.pk)
+    if not others.exists():
+        raise Conflict(message % {"who": member.user})
+
+
 @transaction.atomic
 def member_add(*, room, user, role, by) -> RoomMember:
     _require_manager(room, by)
     _require_open(room)
     if role not in MemberRole.values:
         raise ServiceError(_("Unknown role."), details={"role": [_("Choose one of %s.") % ", ".join(MemberRole.values)]})
-    member = RoomMember.objects.filter(room=room, user=user).first()
+    member = RoomMember.objects.select_for_update().filter(room=room, user=user).first()
     if member is not None:
         if member.role == role:
             return member
+        _require_another_commander(room, member, _("A room needs a commander: name another one before changing the role of %(who)s."))
         old = member.get_role_display()
         member.role = role
         member.save(update_fields=["role"])
@@ -249,12 +267,14 @@ def member_add(*, room, user, role, by) -> RoomMember:
 @transaction.atomic
 def member_remove(*, room, user, by) -> None:
     _require_manager(room, by)
+    _require_open(room)
     member = RoomMember.objects.filter(room=room, user=user).first()
     if member is None:
         raise ServiceError(_("%(who)s is not in the room.") % {"who": user}, code="not_member")
-    if member.role == MemberRole.COMMANDER and not room.members.filter(role=MemberRole.COMMANDER).exclude(pk=member.pk).exists():
-        raise Conflict(_("A room needs a commander: name another one before removing %(who)s.") % {"who": user})
+    _require_another_commander(room, member, _("A room needs a commander: name another one before removing %(who)s."))
     member.delete()
+    # First, so that the removed person's sockets close before the next event is relayed.
+    transaction.on_commit(lambda: access.recheck_room(room.id, user_id=user.pk))
     _system_message(room, _("%(who)s left the room") % {"who": user})
     publish_on_commit(room.id, events.member_changed(member, removed=True))
 
@@ -309,7 +329,7 @@ def file_upload(*, room, uploaded_by, uploaded) -> RoomFile:
         room_file.file.save(f"upload{sniffed.suffix}", uploaded, save=False)
         saved.append(room_file.file.name)
         if sniffed.is_image:
-            thumb = file_checks.thumbnail_png(uploaded)
+            thumb = file_checks.thumbnail_png(uploaded, display_name)
             thumb_name = f"rooms/{room.id}/files/{room_file.id}.thumb.png"
             room_file.thumbnail.name = room_file.thumbnail.storage.save(thumb_name, ContentFile(thumb))
             saved.append(room_file.thumbnail.name)
@@ -338,14 +358,16 @@ def _clean_item_title(title) -> str:
 
 def _assignee_in_room(room, assignee):
     if assignee is not None and not RoomMember.objects.filter(room=room, user=assignee).exists():
+        # No name: the caller may not know this person, and an error must not tell them.
         raise ServiceError(
-            _("%(who)s is not in the room; add them first.") % {"who": assignee}, details={"assignee": [_("Not a member.")]}
+            _("That person is not a member of this room; add them first."), details={"assignee": [_("Not a member.")]}
         )
 
 
 @transaction.atomic
 def action_item_create(*, room, by, title, assignee=None, due_date=None, source=ActionItem.Source.MANUAL) -> ActionItem:
     _require_contributor(room, by)
+    _require_open(room)
     title = _clean_item_title(title)
     _assignee_in_room(room, assignee)
     item = ActionItem.objects.create(
@@ -358,6 +380,7 @@ def action_item_create(*, room, by, title, assignee=None, due_date=None, source=
 @transaction.atomic
 def action_item_update(*, item, by, **changes) -> ActionItem:
     _require_contributor(item.room, by)
+    _require_open(item.room)
     fields = []
     if "title" in changes:
         item.title = _clean_item_title(changes["title"])
@@ -382,6 +405,7 @@ def action_item_update(*, item, by, **changes) -> ActionItem:
 @transaction.atomic
 def action_item_delete(*, item, by) -> None:
     _require_contributor(item.room, by)
+    _require_open(item.room)
     deleted = events.action_item_changed(item, deleted=True)
     item.delete()
     publish_on_commit(item.room_id, deleted)

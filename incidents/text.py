@@ -8,16 +8,20 @@ from pathlib import PurePosixPath, PureWindowsPath
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
 _NONCHARACTERS = re.compile(r"[\ufffe\uffff]")
+# Bidi embeddings, overrides and isolates (U+202E makes "exe.txt" read "txt.exe"); the
+# plain marks U+200E/U+200F stay, since they cannot reorder what follows them.
+_BIDI_CONTROLS = re.compile(r"[\u202a-\u202e\u2066-\u2069]")
 
 
 def clean_text(value: str) -> str:
-    """Drop characters no database or document can hold; keep emoji and CJK.
+    """Drop characters no database or document can hold, and bidi overrides; keep emoji and CJK.
 
     Lone surrogates (possible from JSON ``\\ud800`` escapes) become U+FFFD so
     nothing the person typed silently vanishes.
     """
     value = _SURROGATE.sub("\ufffd", value)
     value = _NONCHARACTERS.sub("", value)
+    value = _BIDI_CONTROLS.sub("", value)
     return _CONTROL.sub("", value)
 
 

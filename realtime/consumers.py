@@ -1,11 +1,18 @@
 """WebSocket consumers. They only listen: no consumer writes the database."""
 
+import asyncio
+import json
+import logging
+
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 from django.utils.module_loading import import_string
+from django.utils.translation import gettext as _
 
-from realtime.events import room_group
+from realtime import access
+
+logger = logging.getLogger(__name__)
 
 
 class RoomConsumer(AsyncJsonWebsocketConsumer):
@@ -13,22 +20,48 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
 
     Who may listen is decided by the function named in
     ``settings.REALTIME_ROOM_ACCESS`` (``incidents.selectors.room_visible_to``),
-    so that realtime, a transport, imports no app.
+    so that realtime, a transport, imports no app. Access is decided again when
+    it may have changed (realtime.access) and every
+    ``REALTIME_ACCESS_RECHECK_SECONDS``; a socket that lost it is closed with 4403
+    and relays nothing more.
     """
+
+    groups_joined = ()
+    revoked = False
+    recheck_task = None
 
     async def connect(self):
         user = self.scope.get("user")
-        room_id = self.scope["url_route"]["kwargs"]["room_id"]
-        if user is None or not user.is_authenticated or not await self._can_see(user, room_id):
-            await self.close(code=4403)
+        self.room_id = self.scope["url_route"]["kwargs"]["room_id"]
+        if user is None or not user.is_authenticated or not await self._can_see(user, self.room_id):
+            await self.close(code=access.CLOSE_CODE)
             return
-        self.group = room_group(room_id)
-        await self.channel_layer.group_add(self.group, self.channel_name)
+        self.user_id = user.pk
+        session = self.scope.get("session")
+        self.session_key = getattr(session, "session_key", None)
+        self.groups_joined = access.listener_groups(room_id=self.room_id, user_id=user.pk, session_key=self.session_key)
+        for group in self.groups_joined:
+            await self.channel_layer.group_add(group, self.channel_name)
         await self.accept()
+        self.recheck_task = asyncio.create_task(self._recheck_periodically())
 
     async def disconnect(self, code):
-        if hasattr(self, "group"):
-            await self.channel_layer.group_discard(self.group, self.channel_name)
+        if self.recheck_task is not None:
+            self.recheck_task.cancel()
+        for group in self.groups_joined:
+            await self.channel_layer.group_discard(group, self.channel_name)
+
+    async def receive(self, text_data=None, bytes_data=None, **kwargs):
+        # A frame that is not JSON gets an error frame, not a 1011 close and a traceback.
+        if text_data is None:
+            await self.send_json({"type": "error", "code": "bad_frame", "message": _("Send JSON text frames.")})
+            return
+        try:
+            content = json.loads(text_data)
+        except ValueError:
+            await self.send_json({"type": "error", "code": "bad_frame", "message": _("That frame is not JSON.")})
+            return
+        await self.receive_json(content)
 
     async def receive_json(self, content, **kwargs):
         # The socket is one-way; a ping keeps proxies from closing it.
@@ -36,7 +69,40 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
             await self.send_json({"type": "pong"})
 
     async def room_event(self, message):
+        if self.revoked:
+            return
         await self.send_json({"type": message["event"], **message["payload"]})
+
+    async def access_recheck(self, message):
+        if self.revoked or not access.concerns(message, self.user_id):
+            return
+        if not await self._still_allowed():
+            await self._revoke()
+
+    async def access_revoke(self, message):
+        await self._revoke()
+
+    async def _revoke(self):
+        if self.revoked:
+            return
+        self.revoked = True
+        await self.close(code=access.CLOSE_CODE)
+
+    async def _recheck_periodically(self):
+        interval = settings.REALTIME_ACCESS_RECHECK_SECONDS
+        while not self.revoked:
+            await asyncio.sleep(interval)
+            try:
+                allowed = await self._still_allowed()
+            except Exception:  # noqa: BLE001 - a database hiccup must not close every socket
+                logger.warning("Socket access re-check failed; trying again later", exc_info=True)
+                continue
+            if not allowed:
+                await self._revoke()
+
+    @database_sync_to_async
+    def _still_allowed(self):
+        return access.still_allowed(user_id=self.user_id, session_key=self.session_key, room_id=self.room_id)
 
     @database_sync_to_async
     def _can_see(self, user, room_id):

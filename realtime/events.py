@@ -200,28 +200,38 @@ def flush(timeout: float = SEND_TIMEOUT_SECONDS) -> bool:
 
 
 @asynccontextmanager
-async def subscribe(room_id) -> AsyncIterator[Callable[[float], "asyncio.Future[Event | None]"]]:
+async def subscribe(room_id, *, groups=(), on_control=None) -> AsyncIterator[Callable[[float], "asyncio.Future[Event | None]"]]:
     """Listen to a room's events from async code: ``async with subscribe(room) as next_event``.
 
     ``await next_event(timeout)`` returns the next :class:`Event` of the room, or None when
     ``timeout`` seconds pass without one. The subscription is in place when the block is
     entered, so work started inside it cannot send an event before anyone listens.
+    ``groups`` are more groups to listen to (``realtime.access`` uses them); their messages,
+    which are not room events, go to ``await on_control(message)``, which may raise to end
+    the subscription.
     """
     layer = get_channel_layer()
     channel = await layer.new_channel()
-    group = room_group(room_id)
-    await layer.group_add(group, channel)
+    joined = [room_group(room_id), *groups]
+    for group in joined:
+        await layer.group_add(group, channel)
+    loop = asyncio.get_running_loop()
 
     async def next_event(timeout: float) -> Event | None:
-        while True:
+        deadline = loop.time() + timeout
+        while (remaining := deadline - loop.time()) > 0:
             try:
-                message = await asyncio.wait_for(layer.receive(channel), timeout)
+                message = await asyncio.wait_for(layer.receive(channel), remaining)
             except asyncio.TimeoutError:
                 return None
             if message.get("type") == "room.event":
                 return Event(message["event"], message.get("payload") or {})
+            if on_control is not None:
+                await on_control(message)
+        return None
 
     try:
         yield next_event
     finally:
-        await layer.group_discard(group, channel)
+        for group in joined:
+            await layer.group_discard(group, channel)

@@ -17,6 +17,7 @@ from rest_framework.views import APIView
 
 from config.errors import Conflict, ServiceError
 from incidents.selectors import room_for_user_or_404
+from incidents.services import require_can_start_work
 from reports import review
 from reports.models import Report, ReportStatus
 from reports.prompts import in_language
@@ -64,6 +65,7 @@ class ReportGenerateView(APIView):
     @extend_schema(request=ReportGenerateInputSerializer, responses={202: ReportGenerateOutputSerializer})
     def post(self, request, room_id):
         room = _room_or_404(request, room_id)
+        require_can_start_work(room=room, user=request.user)
         data = ReportGenerateInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         report, created = report_request(

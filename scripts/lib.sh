@@ -18,8 +18,10 @@ apt_install() {
   echo "==> Installing Debian packages: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
   # A fresh machine has no package lists yet; an old list may name files gone from the mirror.
-  $sudo apt-get update -q >/dev/null || true
-  $sudo apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+  # Another apt (unattended-upgrades, a second script) may hold the dpkg lock: wait for it.
+  local lock=(-o DPkg::Lock::Timeout=300)
+  $sudo apt-get "${lock[@]}" update -q >/dev/null || true
+  $sudo apt-get "${lock[@]}" install -y -q --no-install-recommends "${missing[@]}" >/dev/null
 }
 
 # port_open HOST PORT: true when something accepts TCP connections there.

@@ -194,7 +194,7 @@ def celery_worker(service_env, redis_url, service_log_dir):
 @pytest.fixture(scope="session")
 def asgi_server(service_env, service_log_dir):
     port = free_port()
-    args = [str(BIN / "uvicorn"), "config.asgi:application", "--host", "127.0.0.1", "--port", str(port), "--lifespan", "on"]
+    args = [str(BIN / "uvicorn"), "config.asgi:application", "--host", "127.0.0.1", "--port", str(port), "--lifespan", "on", "--no-proxy-headers"]
     process = Process("uvicorn", args, env=service_env, log_dir=service_log_dir).start()
     base = f"http://127.0.0.1:{port}"
     wait_until(lambda: httpx.get(f"{base}/healthz").status_code == 200, timeout=60, what="uvicorn", process=process.popen, log=process.log)

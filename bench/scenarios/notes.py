@@ -75,10 +75,13 @@ def run(stack):
                         return time.perf_counter() - started, report_id
 
         def over_sse():
+            # A GET of the stream only listens: the notes are started by a POST, then followed.
             started = time.perf_counter()
-            with client.stream("GET", f"/api/rooms/{room.id}/notes/stream", timeout=60) as response:
+            posted = client.post(f"/api/rooms/{room.id}/notes", json={}, headers=headers)
+            assert posted.status_code == 202, posted.text
+            report_id = posted.json()["id"]
+            with client.stream("GET", f"/api/rooms/{room.id}/notes/stream?report={report_id}", timeout=60) as response:
                 assert response.status_code == 200, response.read()
-                report_id = response.headers["X-Report-Id"]
                 first = None
                 for line in response.iter_lines():
                     if first is None and line.startswith("data: ") and not line.startswith("data: [DONE]"):

@@ -185,6 +185,13 @@ async def read_stream(response, on_chunk=None):
     return chunks
 
 
+async def start_notes(client, room):
+    """Writing notes is a POST; the stream only follows the version it started."""
+    response = await client.post(f"/api/rooms/{room.id}/notes", {}, content_type="application/json")
+    assert response.status_code == 202
+    return response
+
+
 def login_async(user):
     from asgiref.sync import sync_to_async
 
@@ -198,6 +205,7 @@ async def test_sse_sends_the_first_chunk_before_the_ai_has_finished(active_room,
         use_dify(settings, ai)
         login, client = login_async(commander)
         await login
+        await start_notes(client, active_room)
         response = await client.get(f"/api/rooms/{active_room.id}/notes/stream")
         assert response.status_code == 200
         assert response["Content-Type"].startswith("text/event-stream") and response["X-Accel-Buffering"] == "no"
@@ -226,6 +234,7 @@ async def test_sse_reports_an_error_when_everything_fails(active_room, commander
     monkeypatch.setattr(notes, "collect_room", broken)
     login, client = login_async(commander)
     await login
+    await start_notes(client, active_room)
     response = await client.get(f"/api/rooms/{active_room.id}/notes/stream")
     chunks = await read_stream(response)
     assert chunks[-1].startswith("data: [ERROR] ")
@@ -246,6 +255,34 @@ async def test_sse_is_404_for_outsiders_and_401_for_strangers(active_room):
 
 
 @pytest.mark.django_db(transaction=True)
+async def test_a_get_of_the_stream_never_starts_notes(active_room, commander, bound_loop):
+    from asgiref.sync import sync_to_async
+
+    login, client = login_async(commander)
+    await login
+    response = await client.get(f"/api/rooms/{active_room.id}/notes/stream")
+    assert response.status_code == 404
+    assert (await sync_to_async(response.json)())["error"]["code"] == "not_found"
+    assert await sync_to_async(notes_of(active_room).count)() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_the_stream_of_finished_notes_sends_their_text_at_once(active_room, commander, bound_loop):
+    from asgiref.sync import sync_to_async
+
+    report = await sync_to_async(Report.objects.create)(
+        room=active_room, kind=ReportKind.NOTES, status=ReportStatus.COMPLETED, content={"text": "## 問題摘要\n完成"},
+    )
+    login, client = login_async(commander)
+    await login
+    response = await client.get(f"/api/rooms/{active_room.id}/notes/stream?report={report.id}")
+    chunks = await asyncio.wait_for(read_stream(response), 5)
+    assert chunks == ["data: ## 問題摘要\ndata: 完成\n\n", "data: [DONE]\n\n"]
+    bad = await client.get(f"/api/rooms/{active_room.id}/notes/stream?report=nope")
+    assert bad.status_code == 400
+
+
+@pytest.mark.django_db(transaction=True)
 async def test_sse_is_throttled_per_user(active_room, commander, settings, bound_loop):
     from rest_framework.throttling import UserRateThrottle
 
@@ -254,6 +291,7 @@ async def test_sse_is_throttled_per_user(active_room, commander, settings, bound
     try:
         login, client = login_async(commander)
         await login
+        await start_notes(client, active_room)
         for _ in range(2):
             response = await client.get(f"/api/rooms/{active_room.id}/notes/stream")
             assert response.status_code == 200
