@@ -174,12 +174,24 @@ class ActionItem(models.Model):
     )
     created_at = models.DateTimeField(default=timezone.now)
     completed_at = models.DateTimeField(null=True, blank=True)
+    # The next step of the ticket notes this item was made from: the notes version (a
+    # reports.Report id, kept as a plain value so that incidents does not import reports)
+    # and the step's position in it. "Add as task" twice gives the same item back.
+    notes_version = models.UUIDField(_("ticket notes version"), null=True, blank=True)
+    notes_step = models.PositiveSmallIntegerField(_("next step"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("action item")
         verbose_name_plural = _("action items")
         ordering = ["status", "created_at", "id"]
         indexes = [models.Index(fields=["room", "status"], name="action_item_room_status")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["room", "notes_version", "notes_step"],
+                condition=models.Q(notes_version__isnull=False),
+                name="action_item_one_per_notes_step",
+            ),
+        ]
 
     def __str__(self):
         return self.title
