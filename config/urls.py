@@ -1,8 +1,14 @@
 from django.contrib import admin
 from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from config import views
+
+# The operators' admin says whose it is, in every language.
+admin.site.site_header = "Warroom"
+admin.site.site_title = "Warroom"
+admin.site.index_title = _("Operations")
 
 urlpatterns = [
     path("", views.home, name="home"),

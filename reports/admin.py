@@ -1,8 +1,10 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.db import transaction
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from reports.delivery import delivery_summary_html
-from reports.models import Report, ReportStep
+from reports.models import Report, ReportKind, ReportStatus, ReportStep
 
 
 class ReportStepInline(admin.TabularInline):
@@ -31,6 +33,44 @@ class ReportAdmin(admin.ModelAdmin):
         "delivery_outcome",
     ]
     inlines = [ReportStepInline]
+    actions = ["rerun_from_failed_stage", "resend_daily_report"]
+
+    @admin.action(description=_("Re-run from the failed stage"), permissions=["change"])
+    def rerun_from_failed_stage(self, request, queryset):
+        from reports.services import report_rerun
+
+        restarted = skipped = 0
+        for report in queryset:
+            with transaction.atomic():
+                stage = report_rerun(report=report)
+            if stage:
+                restarted += 1
+            else:
+                skipped += 1
+        if restarted:
+            self.message_user(request, ngettext(
+                "%(count)d report sent through the pipeline again.",
+                "%(count)d reports sent through the pipeline again.", restarted) % {"count": restarted},
+                messages.SUCCESS)
+        if skipped:
+            self.message_user(request, ngettext(
+                "%(count)d report was not re-run: only failed room reports can be, one at a time per room.",
+                "%(count)d reports were not re-run: only failed room reports can be, one at a time per room.",
+                skipped) % {"count": skipped}, messages.WARNING)
+
+    @admin.action(description=_("Resend the daily report"), permissions=["change"])
+    def resend_daily_report(self, request, queryset):
+        from reports.daily import deliver_daily_report
+
+        daily = list(queryset.filter(kind=ReportKind.DAILY, status=ReportStatus.COMPLETED).values_list("id", flat=True))
+        for report_id in daily:
+            deliver_daily_report.delay(str(report_id))
+        if daily:
+            self.message_user(request, ngettext(
+                "%(count)d daily report queued for delivery.", "%(count)d daily reports queued for delivery.",
+                len(daily)) % {"count": len(daily)}, messages.SUCCESS)
+        if len(daily) < queryset.count():
+            self.message_user(request, _("Only completed daily reports can be resent."), messages.WARNING)
 
     @admin.display(description=_("Delivery outcome"))
     def delivery_outcome(self, report):

@@ -13,7 +13,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from kombu.exceptions import OperationalError as BrokerError
 
-from reports.models import IN_FLIGHT_STATUSES, Report, ReportKind
+from reports.models import IN_FLIGHT_STATUSES, Report, ReportKind, ReportStatus
 from reports.pipeline.state import announce, report_fail
 from reports.prompts import normalize_language
 
@@ -71,3 +71,39 @@ def report_request(*, room, requested_by, kind=ReportKind.INCIDENT, language=Non
         })
         transaction.on_commit(lambda: _start(report.id))
     return report, created
+
+
+RERUNNABLE_KINDS = [ReportKind.INCIDENT, ReportKind.POSTMORTEM]
+
+
+def report_rerun(*, report: Report) -> str | None:
+    """Send a failed room report through the pipeline again from its first unfinished stage.
+
+    Returns the stage it restarts at, or None when it cannot restart (not failed, not a
+    room report, or another report of its kind is already in flight for the room).
+    The report is put back at the status that stage claims from, so every stage's
+    conditional claim works as on a first run.
+    """
+    from django.db.models import F
+    from django.utils import timezone
+
+    from reports.pipeline.chain import report_pipeline
+    from reports.pipeline.reaper import stage_to_resume
+    from reports.pipeline.state import STAGES
+
+    if report.status != ReportStatus.FAILED or report.kind not in RERUNNABLE_KINDS or report.room_id is None:
+        return None
+    stage = stage_to_resume(report)
+    try:
+        with transaction.atomic():
+            updated = Report.objects.filter(id=report.id, status=ReportStatus.FAILED).update(
+                status=STAGES[stage].previous, error_message="", error_detail="", completed_at=None, step="",
+                stage_started_at=timezone.now(), attempts=F("attempts") + 1,
+            )
+    except IntegrityError:
+        return None  # report_one_in_flight_per_room_kind: the room already has one running
+    if not updated:
+        return None
+    transaction.on_commit(lambda: report_pipeline(report.id, start=stage).apply_async())
+    logger.warning("Report %s re-run by an operator from %s", report.id, stage)
+    return stage
