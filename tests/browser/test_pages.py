@@ -166,3 +166,63 @@ def test_a_resolved_room_without_notes_has_an_empty_state(open_page, stack):
     page.goto(f"{stack['url']}/rooms/{room.id}/")
     page.wait_for_selector("#notes-empty:not([hidden])")
     assert "尚無工單紀錄" in page.inner_text("#notes-empty")
+
+
+def make_operator():
+    operator = make_user(username=f"op-{uuid.uuid4().hex[:6]}", display_name="值班主管 Operator", staff=True)
+    # Transactional tests empty the tables the data migration filled: make the group again.
+    operator.groups.add(ensure_operators_group())
+    return operator
+
+
+@pytest.mark.parametrize("size", ["desk", "phone"])
+def test_operator_opens_the_report_admin_and_the_beat_schedule(open_page, stack, size):
+    operator = make_operator()
+    _commander, room = busy_room()
+    Report.objects.create(room=room, kind=ReportKind.INCIDENT, status=ReportStatus.FAILED, requested_by=operator,
+                          error_message="AI 逾時", title="核心交換器報告")
+    page = open_page(size)
+    log_in(page, stack["url"], operator.username)
+    if size == "phone":
+        page.click("#menu-toggle")
+    page.click("#nav-admin")
+    page.wait_for_url(re.compile(r".*/admin/$"))
+    assert page.title().endswith("Warroom")
+    assert "Django" not in page.inner_text("#header")
+    admin_index = page.inner_text("#content")
+    assert "報告" in admin_index or "Reports" in admin_index
+    shot(page, f"24-admin-index-{size}")
+
+    response = page.goto(f"{stack['url']}/admin/reports/report/")
+    assert response.status == 200
+    assert page.locator("#result_list tbody tr").count() == 1
+    options = page.locator("select[name=action] option").all_inner_texts()
+    assert any("失敗的階段" in option for option in options), options
+    shot(page, f"25-admin-reports-{size}")
+
+    response = page.goto(f"{stack['url']}/admin/django_celery_beat/periodictask/")
+    assert response.status == 200
+    shot(page, f"26-admin-schedule-{size}")
+    assert Group.objects.get(name="Operators").user_set.filter(id=operator.id).exists()
+
+
+@pytest.mark.parametrize("size", ["desk", "phone"])
+def test_daily_reports_are_reachable_from_the_navigation(open_page, stack, size):
+    operator = make_operator()
+    page = open_page(size)
+    log_in(page, stack["url"], operator.username)
+    if size == "phone":
+        page.click("#menu-toggle")
+    page.click("#nav-daily")
+    page.wait_for_url(re.compile(r".*/reports/daily/$"))
+    assert page.is_visible("#daily-write button[type=submit]")
+    sizes = overflow(page)
+    assert sizes["scroll"] <= sizes["inner"], sizes
+    shot(page, f"27-daily-reports-{size}")
+
+
+def test_responders_have_no_daily_or_admin_link(open_page, stack):
+    commander, _room = busy_room()
+    page = open_page("desk")
+    log_in(page, stack["url"], commander.username)
+    assert page.locator("#nav-daily").count() == 0 and page.locator("#nav-admin").count() == 0
