@@ -28,7 +28,7 @@
     const when = W.el("span", { class: "when" }, W.el("time", {
       dateTime: message.created_at, title: message.created_at, text: W.formatTime(message.created_at, config.timeZone, true),
     }));
-    const who = message.sender ? W.el("span", { class: "who", text: message.sender.name }) : null;
+    const who = message.sender ? W.el("span", { class: "who", text: message.sender.name, title: message.sender.name }) : null;
     const body = W.el("span", { class: "body", text: message.body });
     const item = W.el("li", { class: "msg kind-" + message.kind, "data-id": message.id, "data-created": message.created_at }, when, who, body);
     timeline.append(item);
