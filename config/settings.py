@@ -389,7 +389,12 @@ OPENAI_STREAM = env.bool("OPENAI_STREAM", default=True)
 REPORT_MAX_MESSAGES = env.int("REPORT_MAX_MESSAGES", default=200)
 REPORT_SECTION_MODE = env("REPORT_SECTION_MODE", default="single")
 REPORT_LANGUAGE = env("REPORT_LANGUAGE", default="zh-hant")
-REPORT_FONT_EAST_ASIA = env("REPORT_FONT_EAST_ASIA", default="Noto Sans CJK TC")
+# The East Asian font the .docx names (w:eastAsia). Most readers open the files in Word on
+# Windows, which has 微軟正黑體 (or 標楷體); LibreOffice on Linux substitutes an installed CJK
+# font (fonts-noto-cjk). REPORT_FONT_EAST_ASIA is the older name of the same setting.
+REPORT_EAST_ASIAN_FONT = env("REPORT_EAST_ASIAN_FONT", default=env("REPORT_FONT_EAST_ASIA", default="微軟正黑體"))
+REPORT_FONT_EAST_ASIA = REPORT_EAST_ASIAN_FONT
+# The Windows name recorded beside it in the font table (an English alias when they are the same).
 REPORT_FONT_EAST_ASIA_WINDOWS = env("REPORT_FONT_EAST_ASIA_WINDOWS", default="微軟正黑體")
 REPORT_STUCK_AFTER_SECONDS = env.int("REPORT_STUCK_AFTER_SECONDS", default=900)
 POSTMORTEM_MIN_MINUTES = env.int("POSTMORTEM_MIN_MINUTES", default=10)
