@@ -368,6 +368,35 @@ SPECTACULAR_SETTINGS = {
         "ActionItemStatusEnum": "incidents.models.ActionItemStatus",
         "ActionItemSourceEnum": "incidents.models.ActionItem.Source",
     },
+    # The ticket-notes stream is a plain async view (Server-Sent Events), which the generator
+    # does not see: describe it here so that integrators find it in /api/docs/.
+    "APPEND_PATHS": {
+        "/api/rooms/{room_id}/notes/stream": {
+            "get": {
+                "operationId": "rooms_notes_stream",
+                "summary": "Write new ticket notes and stream them as Server-Sent Events",
+                "description": (
+                    "Starts new ticket notes for the room (or joins the ones being written) and streams "
+                    "them: `data:` lines with the text as it is written, then `data: [DONE]`, or "
+                    "`data: [ERROR] <message>` when they could not be written. `: keep-alive` comments "
+                    "keep proxies from closing a quiet stream. The notes' report id is in `X-Report-Id`. "
+                    "Authenticate with `Authorization: Token <key>` or a session."
+                ),
+                "tags": ["rooms"],
+                "parameters": [{"name": "room_id", "in": "path", "required": True,
+                                "schema": {"type": "string", "format": "uuid"}}],
+                "security": [{"tokenAuth": []}, {"cookieAuth": []}],
+                "responses": {
+                    "200": {"description": "The notes as they are written.",
+                            "headers": {"X-Report-Id": {"schema": {"type": "string", "format": "uuid"}}},
+                            "content": {"text/event-stream": {"schema": {"type": "string"}}}},
+                    "401": {"description": "Not authenticated."},
+                    "404": {"description": "No such room, or not one of yours."},
+                    "429": {"description": "Too many streams; see Retry-After."},
+                },
+            },
+        },
+    },
 }
 
 # --- AI and reports -------------------------------------------------------------
