@@ -258,3 +258,37 @@ def test_every_page_fits_and_is_photographed(open_page, stack, size):
             sizes = overflow(page)
             assert sizes["scroll"] <= sizes["inner"], (path, sizes)
         shot(page, f"29-{name}-{size}")
+
+
+def test_every_member_sees_the_notes_being_written(open_page, stack):
+    from tests.fakes.ai_server import Reply
+
+    commander = make_user(username=f"ic-{uuid.uuid4().hex[:6]}", display_name="指揮官 Kao")
+    responder = make_user(username=f"resp-{uuid.uuid4().hex[:6]}", display_name="處理人員 Hsu")
+    room = make_room(title="DNS 解析失敗 DNS failures", commander=commander, category="Network")
+    add_member(room, responder, MemberRole.RESPONDER)
+    add_messages(room, commander, 3, body="DNS 更新 {i}")
+    # The notes take a few seconds to start, so that the skeleton can be seen.
+    stack["ai"].script[:] = [Reply(answer=NOTES_TEXT, headers_delay=4, chunks=4, chunk_delay=0.3)]
+    watcher = open_page("phone")
+    log_in(watcher, stack["url"], responder.username)
+    watcher.goto(f"{stack['url']}/rooms/{room.id}/")
+    watcher.wait_for_selector("#live-state.live")
+    assert not watcher.is_visible("#notes-card")
+
+    resolver = open_page("desk")
+    log_in(resolver, stack["url"], commander.username)
+    resolver.goto(f"{stack['url']}/rooms/{room.id}/")
+    resolver.wait_for_selector("#live-state.live")
+    resolver.click("#resolve-open")
+    resolver.fill("#resolve-summary", "改用備援 DNS")
+    resolver.click("#resolve-submit")
+    # The responder did not press Resolve, and still sees the notes being written, then the notes.
+    watcher.wait_for_selector("#room-status[data-status=resolved]")
+    watcher.wait_for_selector("#notes-skeleton:not([hidden])", timeout=3_000)
+    shot(watcher, "30-notes-skeleton-for-members-phone")
+    watcher.wait_for_selector("#notes-copy:not([hidden]), #notes-error:not([hidden])", timeout=60_000)
+    shot(watcher, "31-notes-written-for-members-phone")
+    assert watcher.is_hidden("#notes-error"), watcher.inner_text("#notes-error")
+    assert "印表機佇列卡住" in watcher.inner_text("#notes-text")
+    assert watcher.is_hidden("#notes-skeleton")
