@@ -22,6 +22,7 @@ OPERATOR_PERMISSIONS = {
         "roomfile": ["view"],
         "roommember": ["view", "add", "change", "delete"],
         "actionitem": ["view", "add", "change", "delete"],
+        "category": ["view", "add", "change"],
     },
     "reports": {"report": ["view", "change"], "reportstep": ["view"]},
     "django_celery_beat": {model: ["view", "add", "change"] for model in _SCHEDULE_MODELS},

@@ -4,6 +4,7 @@ from pathlib import PurePosixPath
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 
@@ -12,6 +13,44 @@ class Severity(models.TextChoices):
     SEV2 = "sev2", "SEV2"
     SEV3 = "sev3", "SEV3"
     SEV4 = "sev4", "SEV4"
+
+
+class Category(models.Model):
+    """One of the short, admin-managed list of categories the room forms offer.
+
+    A room stores the key (or, for older rooms and the API, any text): ``category_labels()``
+    maps keys and either label, in any case, to the label in the reader's language, and
+    anything unknown is shown as it was typed.
+    """
+
+    key = models.SlugField(_("key"), max_length=100, unique=True)
+    label_en = models.CharField(_("English label"), max_length=100)
+    label_zh_hant = models.CharField(_("Traditional Chinese label"), max_length=100)
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+    active = models.BooleanField(_("offered in forms"), default=True)
+
+    class Meta:
+        verbose_name = _("category")
+        verbose_name_plural = _("categories")
+        ordering = ["position", "key"]
+
+    def __str__(self):
+        return self.label()
+
+    def label(self, language=None) -> str:
+        labels = {"zh-hant": self.label_zh_hant, "en": self.label_en}
+        return labels.get(language or translation.get_language() or settings.LANGUAGE_CODE) or self.label_en or self.key
+
+
+def category_labels(language=None) -> dict[str, str]:
+    """Lower-cased key and labels of every category -> its label in ``language`` (default: the active one)."""
+    labels = {}
+    for category in Category.objects.all():
+        label = category.label(language)
+        for alias in (category.key, category.label_en, category.label_zh_hant):
+            if alias:
+                labels[alias.strip().lower()] = label
+    return labels
 
 
 class RoomStatus(models.TextChoices):

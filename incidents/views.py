@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from config.errors import ServiceError
 from incidents import selectors, services
 from incidents.forms import RoomForm
-from incidents.models import MemberRole, RoomStatus, Severity
+from incidents.models import MemberRole, RoomStatus, Severity, category_labels
 
 
 @login_required
@@ -25,11 +25,15 @@ def room_list(request):
         rooms = rooms.filter(severity=severity)
     if query:
         rooms = rooms.filter(title__icontains=query)
+    rooms = list(rooms[:200])
+    labels = category_labels()
+    for room in rooms:
+        room.category_label = labels.get(room.category.strip().lower(), room.category)
     return render(
         request,
         "incidents/room_list.html",
         {
-            "rooms": rooms[:200],
+            "rooms": rooms,
             "status": status,
             "severity": severity,
             "query": query,
@@ -59,6 +63,8 @@ def room_detail(request, room_id):
         raise Http404
     membership = selectors.room_membership(user=request.user, room=room)
     can_manage = services.can_manage(room=room, user=request.user)
+    labels = category_labels()
+    room.category_label = labels.get(room.category.strip().lower(), room.category)
     config = {
         "roomId": str(room.id),
         "api": f"/api/rooms/{room.id}",
@@ -72,6 +78,8 @@ def room_detail(request, room_id):
         "resolvedAt": room.resolved_at.isoformat() if room.resolved_at else None,
         "maxFileBytes": settings.ROOM_FILE_MAX_BYTES,
         "roomsUrl": reverse("incidents:room-list"),
+        # The room's category may change live: the script shows it through the same labels.
+        "categoryLabels": labels,
     }
     return render(
         request,

@@ -14,7 +14,7 @@ class Migration(migrations.Migration):
         ("auth", "0012_alter_user_first_name_max_length"),
         ("contenttypes", "0002_remove_content_type_name"),
         ("accounts", "0002_api_token"),
-        ("incidents", "0004_action_item_notes_step"),
+        ("incidents", "0005_category"),
         ("reports", "0001_initial"),
         ("django_celery_beat", "0019_alter_periodictasks_options"),
     ]

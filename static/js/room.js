@@ -75,7 +75,8 @@
     const severity = $("room-severity");
     if (severity) { severity.value = data.severity; severity.className = "badge sev-" + data.severity; }
     const category = $("room-category");
-    category.textContent = data.category || "";
+    const labels = config.categoryLabels || {};
+    category.textContent = labels[(data.category || "").trim().toLowerCase()] || data.category || "";
     category.hidden = !data.category;
     const resolution = $("room-resolution");
     resolution.querySelector("span").textContent = data.resolution_summary || "";
