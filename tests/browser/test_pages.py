@@ -66,6 +66,8 @@ def busy_room():
     Message.objects.create(room=room, sender=responder, kind=MessageKind.TEXT,
                            body="Checked https://grafana.example.com/d/core-network/bgp-sessions?orgId=1&from=now-6h — "
                                 "flapping every 90 seconds since 09:12.")
+    Message.objects.create(room=room, sender=commander, kind=MessageKind.TEXT,
+                           body="\n".join(f"log line {i}: BGP neighbor 203.0.113.{i % 250} state Idle" for i in range(60)))
     make_room(title="郵件延遲 Mail delay", commander=commander, category="Email", severity="sev3")
     resolved = make_room(title="印表機離線 Printer offline", commander=commander, category="Printer", severity="sev4")
     IncidentRoom.objects.filter(id=resolved.id).update(status=RoomStatus.RESOLVED)
@@ -89,6 +91,13 @@ def test_room_list_and_room_page_fit_the_screen(open_page, stack, size):
     widths = page.evaluate("""() => [...document.querySelectorAll('#timeline li.msg.kind-text .body')]
         .map(b => b.getBoundingClientRect().width)""")
     assert widths, "no message on the page"
+    # A 60-line paste is folded behind "Show more" and opens on demand.
+    long_message = page.locator("#timeline li.msg", has_text="log line 59")
+    folded = long_message.locator(".body").bounding_box()["height"]
+    long_message.locator(".show-more").click()
+    assert long_message.locator(".body").bounding_box()["height"] > folded * 1.3
+    assert "顯示較少" in long_message.locator(".show-more").inner_text()
+    long_message.locator(".show-more").click()
     if size == "phone":
         # The text column of a message takes most of the screen, not a 3-character strip.
         assert min(widths) >= 0.6 * sizes["inner"], (widths, sizes)
