@@ -36,7 +36,7 @@
     if (!lastSeen || message.created_at > lastSeen) lastSeen = message.created_at;
     if (stick) timeline.scrollTop = timeline.scrollHeight;
   }
-  /* A message of more than ~40 lines is folded behind "Show more". */
+  /* A message of more than ~40 lines is folded to its first lines (CSS) behind "Show more". */
   const FOLD_LINES = 40;
   function foldLong(item) {
     const body = item.querySelector(".body");
