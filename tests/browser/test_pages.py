@@ -120,6 +120,8 @@ def test_a_search_with_no_match_says_so(open_page, stack):
     assert "沒有符合" in page.inner_text("#rooms-empty")
     assert page.locator("#rooms-empty").get_by_text("開啟一個").count() == 0
     shot(page, "22-room-list-no-match-phone")
+    # Responders have neither the daily reports nor the admin in their menu.
+    assert page.locator("#nav-daily").count() == 0 and page.locator("#nav-admin").count() == 0
 
 
 def notes_room():
@@ -134,10 +136,9 @@ def notes_room():
     return commander, room, notes
 
 
-@pytest.mark.parametrize("size", ["desk", "phone"])
-def test_add_as_task_twice_makes_one_task_and_says_added_after_reload(open_page, stack, size):
+def test_add_as_task_twice_makes_one_task_and_says_added_after_reload(open_page, stack):
     commander, room, notes = notes_room()
-    page = open_page(size)
+    page = open_page("desk")
     log_in(page, stack["url"], commander.username)
     page.goto(f"{stack['url']}/rooms/{room.id}/")
     page.wait_for_selector("#notes-next-list .add-task")
@@ -164,7 +165,9 @@ def test_add_as_task_twice_makes_one_task_and_says_added_after_reload(open_page,
     item = ActionItem.objects.get(room=room)
     assert (item.notes_version, item.notes_step, item.title) == (notes.id, 0, NEXT_STEPS[0])
     assert page.inner_text("#tasks-count") == "1"
-    shot(page, f"23-notes-and-tasks-{size}")
+    shot(page, "23-notes-and-tasks-desk")
+    page.set_viewport_size(PHONE)
+    shot(page, "23-notes-and-tasks-phone")
 
 
 def test_a_resolved_room_without_notes_has_an_empty_state(open_page, stack):
@@ -185,72 +188,73 @@ def make_operator():
     return operator
 
 
-@pytest.mark.parametrize("size", ["desk", "phone"])
-def test_operator_opens_the_report_admin_and_the_beat_schedule(open_page, stack, size):
+def test_operator_opens_the_report_admin_and_the_beat_schedule(open_page, stack):
     operator = make_operator()
     _commander, room = busy_room()
     Report.objects.create(room=room, kind=ReportKind.INCIDENT, status=ReportStatus.FAILED, requested_by=operator,
                           error_message="AI 逾時", title="核心交換器報告")
-    page = open_page(size)
+    page = open_page("phone")
     log_in(page, stack["url"], operator.username)
-    if size == "phone":
-        page.click("#menu-toggle")
+    page.click("#menu-toggle")
     page.click("#nav-admin")
     page.wait_for_url(re.compile(r".*/admin/$"))
     assert page.title().endswith("Warroom")
     assert "Django" not in page.inner_text("#header")
     admin_index = page.inner_text("#content")
     assert "報告" in admin_index or "Reports" in admin_index
-    shot(page, f"24-admin-index-{size}")
+    shot(page, "24-admin-index-phone")
 
     response = page.goto(f"{stack['url']}/admin/reports/report/")
     assert response.status == 200
     assert page.locator("#result_list tbody tr").count() == 1
     options = page.locator("select[name=action] option").all_inner_texts()
     assert any("失敗的階段" in option for option in options), options
-    shot(page, f"25-admin-reports-{size}")
+    shot(page, "25-admin-reports-phone")
 
     response = page.goto(f"{stack['url']}/admin/django_celery_beat/periodictask/")
     assert response.status == 200
-    shot(page, f"26-admin-schedule-{size}")
+    shot(page, "26-admin-schedule-phone")
+    page.set_viewport_size(DESK)
+    for name, path in [("24-admin-index", "/admin/"), ("25-admin-reports", "/admin/reports/report/"),
+                       ("26-admin-schedule", "/admin/django_celery_beat/periodictask/")]:
+        assert page.goto(stack["url"] + path).status == 200
+        shot(page, f"{name}-desk")
     assert Group.objects.get(name="Operators").user_set.filter(id=operator.id).exists()
 
 
-@pytest.mark.parametrize("size", ["desk", "phone"])
-def test_daily_reports_are_reachable_from_the_navigation(open_page, stack, size):
+def test_daily_reports_are_reachable_from_the_navigation(open_page, stack):
     operator = make_operator()
-    page = open_page(size)
+    page = open_page("phone")
     log_in(page, stack["url"], operator.username)
-    if size == "phone":
-        page.click("#menu-toggle")
-    page.click("#nav-daily")
-    page.wait_for_url(re.compile(r".*/reports/daily/$"))
-    assert page.is_visible("#daily-write button[type=submit]")
-    sizes = overflow(page)
-    assert sizes["scroll"] <= sizes["inner"], sizes
-    shot(page, f"27-daily-reports-{size}")
+    for size in ["phone", "desk"]:
+        page.set_viewport_size(SIZES[size])
+        page.goto(f"{stack['url']}/rooms/")
+        if size == "phone":
+            page.click("#menu-toggle")
+        page.click("#nav-daily")
+        page.wait_for_url(re.compile(r".*/reports/daily/$"))
+        assert page.is_visible("#daily-write button[type=submit]")
+        sizes = overflow(page)
+        assert sizes["scroll"] <= sizes["inner"], sizes
+        shot(page, f"27-daily-reports-{size}")
 
 
-def test_responders_have_no_daily_or_admin_link(open_page, stack):
-    commander, _room = busy_room()
-    page = open_page("desk")
-    log_in(page, stack["url"], commander.username)
-    assert page.locator("#nav-daily").count() == 0 and page.locator("#nav-admin").count() == 0
-
-
-@pytest.mark.parametrize("size", ["desk", "phone"])
-def test_every_page_fits_and_is_photographed(open_page, stack, size):
+def test_every_page_fits_and_is_photographed(open_page, stack):
     operator = make_operator()
     commander, room = busy_room()
-    page = open_page(size)
+    page = open_page("desk")
     page.goto(f"{stack['url']}/accounts/login/")
     page.fill("#id_username", operator.username)
     page.fill("#id_password", "not-the-password")
     page.click("button[type=submit]")
     page.wait_for_selector(".form-error")
-    shot(page, f"28-login-wrong-password-{size}")
+    shot(page, "28-login-wrong-password-desk")
+    page.set_viewport_size(PHONE)
+    shot(page, "28-login-wrong-password-phone")
     log_in(page, stack["url"], operator.username)
-    for name, path in [("dashboard", "/rooms/dashboard/"), ("new-room", "/rooms/new/"), ("api-docs", "/api/docs/")]:
+    for (name, path), size in [(page_, size) for size in ["desk", "phone"] for page_ in [
+            ("dashboard", "/rooms/dashboard/"), ("new-room", "/rooms/new/"), ("api-docs", "/api/docs/")]]:
+        page.set_viewport_size(SIZES[size])
         response = page.goto(stack["url"] + path)
         assert response.status == 200, path
         if name == "dashboard":
