@@ -10,6 +10,8 @@
 - django-auth-ldap swallows directory errors and answers "no such user"; here the
   error is logged with its cause and recorded on the request, so the login page
   can say the directory is unavailable instead of "wrong password".
+- Membership of the AD operator group (``AUTH_LDAP_STAFF_GROUP_DN``) gives staff status
+  and the ``Operators`` group's admin permissions, and losing it takes both away.
 - A directory login never takes over a local account (a break-glass admin, a demo
   user): a local row with the same account name refuses the directory login, and a
   ``mail`` already used by another account is not copied (see docs/configuration.md).
@@ -93,6 +95,16 @@ class DirectoryBackend(LDAPBackend):
             return None
         self._request = request
         return super().authenticate(request, username=login, password=password, **kwargs)
+
+    def authenticate_ldap_user(self, ldap_user, password):
+        user = super().authenticate_ldap_user(ldap_user, password)
+        if user is not None and "is_staff" in (self.settings.USER_FLAGS_BY_GROUP or {}):
+            # The AD operator group decides is_staff at every login; the Operators group
+            # (the admin permissions) follows it, both ways.
+            from accounts.operators import sync_operator_membership
+
+            sync_operator_membership(user)
+        return user
 
     def get_or_build_user(self, username, ldap_user):
         model = self.get_user_model()

@@ -1,6 +1,7 @@
-"""Refuse request bodies larger than the site accepts, before reading them."""
+"""Refuse request bodies larger than the site accepts, before reading them; keep private pages out of caches."""
 
 from django.conf import settings
+from django.utils.cache import patch_cache_control
 from django.utils.translation import gettext as _
 
 from config.views import error_response
@@ -29,3 +30,21 @@ class RequestSizeLimitMiddleware:
                 _("The request is larger than the %(limit)d MB this site accepts.") % {"limit": max(limit // (1024 * 1024), 1)},
             )
         return self.get_response(request)
+
+
+class PrivateCacheMiddleware:
+    """``Cache-Control: private, no-store`` on every API answer and on every page a signed-in person gets.
+
+    Rooms, timelines and reports must not stay in a shared proxy or in the browser's cache
+    after logging out. Static files are served before this (WhiteNoise) and keep their own headers.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        user = getattr(request, "user", None)
+        if request.path.startswith("/api/") or (user is not None and user.is_authenticated):
+            patch_cache_control(response, private=True, no_store=True)
+        return response

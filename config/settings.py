@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_celery_beat",
     "channels",
+    "csp",
     "accounts",
     "incidents",
     "reports",
@@ -70,6 +71,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "config.middleware.PrivateCacheMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -310,6 +313,23 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
 X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy (django-csp): scripts, styles and connections from this site only.
+# The pages carry no inline script or handler; their words come in json_script blocks
+# (incidents/page_strings.py). 'self' also covers the room WebSocket (ws/wss, same host).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:", "blob:"],
+        "font-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 
@@ -374,6 +394,35 @@ SPECTACULAR_SETTINGS = {
         "ActionItemStatusEnum": "incidents.models.ActionItemStatus",
         "ActionItemSourceEnum": "incidents.models.ActionItem.Source",
     },
+    # The ticket-notes stream is a plain async view (Server-Sent Events), which the generator
+    # does not see: describe it here so that integrators find it in /api/docs/.
+    "APPEND_PATHS": {
+        "/api/rooms/{room_id}/notes/stream": {
+            "get": {
+                "operationId": "rooms_notes_stream",
+                "summary": "Write new ticket notes and stream them as Server-Sent Events",
+                "description": (
+                    "Starts new ticket notes for the room (or joins the ones being written) and streams "
+                    "them: `data:` lines with the text as it is written, then `data: [DONE]`, or "
+                    "`data: [ERROR] <message>` when they could not be written. `: keep-alive` comments "
+                    "keep proxies from closing a quiet stream. The notes' report id is in `X-Report-Id`. "
+                    "Authenticate with `Authorization: Token <key>` or a session."
+                ),
+                "tags": ["rooms"],
+                "parameters": [{"name": "room_id", "in": "path", "required": True,
+                                "schema": {"type": "string", "format": "uuid"}}],
+                "security": [{"tokenAuth": []}, {"cookieAuth": []}],
+                "responses": {
+                    "200": {"description": "The notes as they are written.",
+                            "headers": {"X-Report-Id": {"schema": {"type": "string", "format": "uuid"}}},
+                            "content": {"text/event-stream": {"schema": {"type": "string"}}}},
+                    "401": {"description": "Not authenticated."},
+                    "404": {"description": "No such room, or not one of yours."},
+                    "429": {"description": "Too many streams; see Retry-After."},
+                },
+            },
+        },
+    },
 }
 
 # --- AI and reports -------------------------------------------------------------
@@ -399,7 +448,12 @@ OPENAI_STREAM = env.bool("OPENAI_STREAM", default=True)
 REPORT_MAX_MESSAGES = env.int("REPORT_MAX_MESSAGES", default=200)
 REPORT_SECTION_MODE = env("REPORT_SECTION_MODE", default="single")
 REPORT_LANGUAGE = env("REPORT_LANGUAGE", default="zh-hant")
-REPORT_FONT_EAST_ASIA = env("REPORT_FONT_EAST_ASIA", default="Noto Sans CJK TC")
+# The East Asian font the .docx names (w:eastAsia). Most readers open the files in Word on
+# Windows, which has 微軟正黑體 (or 標楷體); LibreOffice on Linux substitutes an installed CJK
+# font (fonts-noto-cjk). REPORT_FONT_EAST_ASIA is the older name of the same setting.
+REPORT_EAST_ASIAN_FONT = env("REPORT_EAST_ASIAN_FONT", default=env("REPORT_FONT_EAST_ASIA", default="微軟正黑體"))
+REPORT_FONT_EAST_ASIA = REPORT_EAST_ASIAN_FONT
+# The Windows name recorded beside it in the font table (an English alias when they are the same).
 REPORT_FONT_EAST_ASIA_WINDOWS = env("REPORT_FONT_EAST_ASIA_WINDOWS", default="微軟正黑體")
 REPORT_STUCK_AFTER_SECONDS = env.int("REPORT_STUCK_AFTER_SECONDS", default=900)
 POSTMORTEM_MIN_MINUTES = env.int("POSTMORTEM_MIN_MINUTES", default=10)

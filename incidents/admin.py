@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from incidents.models import ActionItem, IncidentRoom, Message, RoomFile, RoomMember
+from incidents.models import ActionItem, Category, IncidentRoom, Message, RoomFile, RoomMember
 
 
 class RoomMemberInline(admin.TabularInline):
@@ -82,3 +82,12 @@ class ActionItemAdmin(admin.ModelAdmin):
     search_fields = ["title", "room__title"]
     list_select_related = ["room", "assignee"]
     raw_id_fields = ["room", "assignee", "created_by"]
+
+
+@admin.register(Category)
+class CategoryAdmin(admin.ModelAdmin):
+    """The categories the room forms offer. A room keeps the key; retire one by unticking "offered"."""
+
+    list_display = ["key", "label_en", "label_zh_hant", "position", "active"]
+    list_editable = ["label_en", "label_zh_hant", "position", "active"]
+    search_fields = ["key", "label_en", "label_zh_hant"]

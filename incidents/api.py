@@ -267,12 +267,16 @@ class RoomActionItemsView(APIView):
         room = room_for(request, room_id)
         return Response(ActionItemSerializer(selectors.room_action_items(room=room), many=True).data)
 
-    @extend_schema(request=ActionItemInputSerializer, responses={201: ActionItemSerializer})
+    @extend_schema(request=ActionItemInputSerializer, responses={201: ActionItemSerializer, 200: ActionItemSerializer})
     def post(self, request, room_id):
         room = room_for(request, room_id)
         data = ActionItemInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         fields = {k: v for k, v in data.validated_data.items() if k != "status"}
+        if "notes_version" in fields:
+            item, created = services.action_item_from_notes(room=room, by=request.user, **fields)
+            return Response(ActionItemSerializer(item).data,
+                            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
         item = services.action_item_create(room=room, by=request.user, **fields)
         return Response(ActionItemSerializer(item).data, status=status.HTTP_201_CREATED)
 

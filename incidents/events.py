@@ -67,6 +67,8 @@ def action_item_changed(item: ActionItem, *, deleted: bool = False) -> dict:
         "assignee": item.assignee_id and {"id": item.assignee_id, "name": str(item.assignee)},
         "due_date": item.due_date,
         "source": item.source,
+        "notes_version": item.notes_version and str(item.notes_version),
+        "notes_step": item.notes_step,
     }
     if deleted:
         payload["deleted"] = True

@@ -4,6 +4,7 @@ from pathlib import PurePosixPath
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 
@@ -12,6 +13,44 @@ class Severity(models.TextChoices):
     SEV2 = "sev2", "SEV2"
     SEV3 = "sev3", "SEV3"
     SEV4 = "sev4", "SEV4"
+
+
+class Category(models.Model):
+    """One of the short, admin-managed list of categories the room forms offer.
+
+    A room stores the key (or, for older rooms and the API, any text): ``category_labels()``
+    maps keys and either label, in any case, to the label in the reader's language, and
+    anything unknown is shown as it was typed.
+    """
+
+    key = models.SlugField(_("key"), max_length=100, unique=True)
+    label_en = models.CharField(_("English label"), max_length=100)
+    label_zh_hant = models.CharField(_("Traditional Chinese label"), max_length=100)
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+    active = models.BooleanField(_("offered in forms"), default=True)
+
+    class Meta:
+        verbose_name = _("category")
+        verbose_name_plural = _("categories")
+        ordering = ["position", "key"]
+
+    def __str__(self):
+        return self.label()
+
+    def label(self, language=None) -> str:
+        labels = {"zh-hant": self.label_zh_hant, "en": self.label_en}
+        return labels.get(language or translation.get_language() or settings.LANGUAGE_CODE) or self.label_en or self.key
+
+
+def category_labels(language=None) -> dict[str, str]:
+    """Lower-cased key and labels of every category -> its label in ``language`` (default: the active one)."""
+    labels = {}
+    for category in Category.objects.all():
+        label = category.label(language)
+        for alias in (category.key, category.label_en, category.label_zh_hant):
+            if alias:
+                labels[alias.strip().lower()] = label
+    return labels
 
 
 class RoomStatus(models.TextChoices):
@@ -174,12 +213,24 @@ class ActionItem(models.Model):
     )
     created_at = models.DateTimeField(default=timezone.now)
     completed_at = models.DateTimeField(null=True, blank=True)
+    # The next step of the ticket notes this item was made from: the notes version (a
+    # reports.Report id, kept as a plain value so that incidents does not import reports)
+    # and the step's position in it. "Add as task" twice gives the same item back.
+    notes_version = models.UUIDField(_("ticket notes version"), null=True, blank=True)
+    notes_step = models.PositiveSmallIntegerField(_("next step"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("action item")
         verbose_name_plural = _("action items")
         ordering = ["status", "created_at", "id"]
         indexes = [models.Index(fields=["room", "status"], name="action_item_room_status")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["room", "notes_version", "notes_step"],
+                condition=models.Q(notes_version__isnull=False),
+                name="action_item_one_per_notes_step",
+            ),
+        ]
 
     def __str__(self):
         return self.title

@@ -137,7 +137,8 @@ class ActionItemSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = ActionItem
-        fields = ["id", "title", "status", "assignee", "due_date", "source", "created_at", "completed_at"]
+        fields = ["id", "title", "status", "assignee", "due_date", "source", "notes_version", "notes_step",
+                  "created_at", "completed_at"]
 
 
 class ActionItemInputSerializer(serializers.Serializer):
@@ -148,3 +149,11 @@ class ActionItemInputSerializer(serializers.Serializer):
     due_date = serializers.DateField(allow_null=True, required=False)
     status = serializers.ChoiceField(choices=ActionItemStatus.choices, required=False)
     source = serializers.ChoiceField(choices=ActionItem.Source.choices, required=False)
+    # With both, the item is that next step of that notes version: asking twice returns the first one.
+    notes_version = serializers.UUIDField(required=False)
+    notes_step = serializers.IntegerField(min_value=0, max_value=1000, required=False)
+
+    def validate(self, attrs):
+        if ("notes_version" in attrs) != ("notes_step" in attrs):
+            raise serializers.ValidationError({"notes_step": [_("Give both notes_version and notes_step.")]})
+        return attrs

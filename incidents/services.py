@@ -377,6 +377,28 @@ def action_item_create(*, room, by, title, assignee=None, due_date=None, source=
     return item
 
 
+def action_item_from_notes(*, room, by, title, notes_version, notes_step, assignee=None, due_date=None,
+                           **_ignored) -> tuple[ActionItem, bool]:
+    """The task of one next step of one notes version, made once: (item, created)."""
+    _require_contributor(room, by)
+    existing = ActionItem.objects.filter(room=room, notes_version=notes_version, notes_step=notes_step).first()
+    if existing is not None:
+        return existing, False
+    title = _clean_item_title(title)
+    _assignee_in_room(room, assignee)
+    try:
+        with transaction.atomic():
+            item = ActionItem.objects.create(
+                room=room, title=title, assignee=assignee, due_date=due_date, source=ActionItem.Source.NOTES,
+                created_by=by, notes_version=notes_version, notes_step=notes_step,
+            )
+            publish_on_commit(room.id, events.action_item_changed(item))
+    except IntegrityError:
+        # Two clicks raced (two tabs, a double tap): the constraint kept one, and that one is the answer.
+        return ActionItem.objects.get(room=room, notes_version=notes_version, notes_step=notes_step), False
+    return item, True
+
+
 @transaction.atomic
 def action_item_update(*, item, by, **changes) -> ActionItem:
     _require_contributor(item.room, by)

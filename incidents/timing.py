@@ -23,4 +23,6 @@ def human_duration(value: timedelta | None) -> str:
         return _("%(d)d d %(h)d h") % {"d": days, "h": hours}
     if hours:
         return _("%(h)d h %(m)02d min") % {"h": hours, "m": minutes}
+    if not minutes:
+        return _("under a minute")
     return _("%(m)d min") % {"m": minutes}

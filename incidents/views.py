@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 from config.errors import ServiceError
 from incidents import selectors, services
 from incidents.forms import RoomForm
-from incidents.models import MemberRole, RoomStatus, Severity
+from incidents.models import MemberRole, RoomStatus, Severity, category_labels
 
 
 @login_required
@@ -24,11 +24,15 @@ def room_list(request):
         rooms = rooms.filter(severity=severity)
     if query:
         rooms = rooms.filter(title__icontains=query)
+    rooms = list(rooms[:200])
+    labels = category_labels()
+    for room in rooms:
+        room.category_label = labels.get(room.category.strip().lower(), room.category)
     return render(
         request,
         "incidents/room_list.html",
         {
-            "rooms": rooms[:200],
+            "rooms": rooms,
             "status": status,
             "severity": severity,
             "query": query,
@@ -56,6 +60,8 @@ def room_detail(request, room_id):
     room = selectors.room_for_user_or_404(user=request.user, room_id=room_id)
     membership = selectors.room_membership(user=request.user, room=room)
     can_manage = services.can_manage(room=room, user=request.user)
+    labels = category_labels()
+    room.category_label = labels.get(room.category.strip().lower(), room.category)
     config = {
         "roomId": str(room.id),
         "api": f"/api/rooms/{room.id}",
@@ -69,6 +75,8 @@ def room_detail(request, room_id):
         "resolvedAt": room.resolved_at.isoformat() if room.resolved_at else None,
         "maxFileBytes": settings.ROOM_FILE_MAX_BYTES,
         "roomsUrl": reverse("incidents:room-list"),
+        # The room's category may change live: the script shows it through the same labels.
+        "categoryLabels": labels,
     }
     return render(
         request,

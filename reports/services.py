@@ -7,13 +7,20 @@ a report of the same kind is in flight for the room, it returns that one.
 
 from __future__ import annotations
 
+import logging
+
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
 
-from reports import events
-from reports.models import IN_FLIGHT_STATUSES, Report, ReportKind
+from reports import events, lifecycle
+from reports.models import IN_FLIGHT_STATUSES, Report, ReportKind, ReportStatus
 from reports.pipeline import workflow
+from reports.pipeline.state import STAGES, first_unfinished_stage
 from reports.prompts import normalize_language
+
+logger = logging.getLogger(__name__)
 
 
 def report_in_flight(*, room, kind=ReportKind.INCIDENT) -> Report | None:
@@ -49,3 +56,33 @@ def report_request(*, room, requested_by, kind=ReportKind.INCIDENT, language=Non
         events.emit(report, events.report_progress(report))
         transaction.on_commit(lambda: workflow.start(report.id))
     return report, created
+
+
+RERUNNABLE_KINDS = [ReportKind.INCIDENT, ReportKind.POSTMORTEM]
+
+
+def report_rerun(*, report: Report) -> str | None:
+    """Send a failed room report through the workflow again from its first unfinished stage.
+
+    Returns the stage it restarts at, or None when it cannot restart (not failed, not a
+    room report, or another report of its kind is already in flight for the room). The
+    report is put back at the status that stage claims from, so every stage's claim works
+    as on a first run.
+    """
+    if report.status != ReportStatus.FAILED or report.kind not in RERUNNABLE_KINDS or report.room_id is None:
+        return None
+    stage = first_unfinished_stage(report)
+    try:
+        with transaction.atomic():
+            claimed = lifecycle.claim(
+                report.id, source=[ReportStatus.FAILED], target=STAGES[stage].previous, error_message="",
+                error_detail="", completed_at=None, step="", stage_started_at=timezone.now(),
+                attempts=F("attempts") + 1,
+            )
+    except IntegrityError:
+        return None  # report_one_in_flight_per_room_kind: the room already has one running
+    if not claimed:
+        return None
+    transaction.on_commit(lambda: workflow.report_workflow(report.id, start=stage).apply_async())
+    logger.warning("Report %s re-run by an operator from %s", report.id, stage)
+    return stage

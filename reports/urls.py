@@ -6,5 +6,6 @@ app_name = "reports"
 
 urlpatterns = [
     path("daily/", views.daily_list, name="daily-list"),
+    path("daily/write/", views.daily_write, name="daily-write"),
     path("daily/<str:day>/download/", views.daily_download, name="daily-download"),
 ]

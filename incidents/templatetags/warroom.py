@@ -22,3 +22,11 @@ def local_time(value, fmt="%Y-%m-%d %H:%M"):
         return ""
     local = localtime(value)
     return format_html('<time datetime="{}" title="{}">{}</time>', value.isoformat(), local.isoformat(), local.strftime(fmt))
+
+
+@register.simple_tag
+def page_strings(name):
+    """The strings of one page's scripts (incidents.page_strings), for ``json_script``."""
+    from incidents.page_strings import PAGES
+
+    return PAGES[name]

@@ -65,6 +65,9 @@ def labels_for(language: str) -> dict:
         labels = {key: str(value) for key, value in DOCUMENT_LABELS.items()}
         # docx_builder fills this one with str.format(name=..., problem=...).
         labels["source"] = pgettext("report", "Source")
+        # docx_builder fills this one with str.format(number=..., caption=...).
+        labels["figure_caption"] = pgettext("report", "Figure %(number)s: %(caption)s") \
+            % {"number": "{number}", "caption": "{caption}"}
         labels["image_problem"] = pgettext("report", "(The image \"%(name)s\" could not be embedded: %(problem)s.)") \
             % {"name": "{name}", "problem": "{problem}"}
     return labels
@@ -194,6 +197,7 @@ def document_model(report: Report, snapshot: RoomSnapshot) -> DocumentModel:
             sections=sections, sources=content.get("sources") or {},
             notes=_notes(report, kind), labels=labels_for(language), images=images, other_files=others,
             footer=_footer(report.kind, snapshot.room.title), action_items=_action_items(snapshot, kind),
+            author=report.requested_by.label if report.requested_by_id else "",
         )
 
 

@@ -14,6 +14,7 @@ import io
 import logging
 import re
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 
 from docx import Document
 from docx.enum.table import WD_TABLE_ALIGNMENT
@@ -53,6 +54,10 @@ def column_widths(key: str, fields: list[str]) -> list[float]:
         return widths
     scale = (TEXT_WIDTH_CM - SOURCE_WIDTH_CM) / sum(widths)
     return [w * scale for w in widths] + [SOURCE_WIDTH_CM]
+# Latin text uses a font every Windows has; LibreOffice on Linux substitutes a metric-compatible one.
+LATIN_FONT = "Arial"
+# The names Word on Windows knows an East Asian font by, recorded as the font table's altName.
+WINDOWS_FONT_NAMES = {"微軟正黑體": "Microsoft JhengHei", "標楷體": "DFKai-SB", "新細明體": "PMingLiU"}
 
 
 def xml_safe(value) -> str:
@@ -84,6 +89,9 @@ class DocumentModel:
     images: list[ImageItem] = field(default_factory=list)
     other_files: list[tuple[str, str, str]] = field(default_factory=list)
     footer: str = ""
+    # Core properties; empty means "from the metadata rows" (requested_by, room) or Warroom.
+    author: str = ""
+    subject: str = ""
     # (title, assignee, due date, status) rows of the room's follow-up work.
     action_items: list[tuple[str, str, str, str]] = field(default_factory=list)
     # The sections shown as tables: key -> the fields of a row (headers are labels[field]); the
@@ -97,9 +105,25 @@ class DocxBuilder:
         self.language = language
         self.font = font_east_asia
         self.font_windows = font_windows
-        self.font_latin = font_latin or font_east_asia
+        self.font_latin = font_latin or LATIN_FONT
         self.doc = Document()
         self._styles()
+        self.properties(author="Warroom")
+
+    def properties(self, *, title=None, author=None, subject=None) -> None:
+        """The file's core properties (what Explorer and Word's Info pane show), never "python-docx"."""
+        core = self.doc.core_properties
+        if title is not None:
+            core.title = xml_safe(title)[:255]
+        if author is not None:
+            core.author = core.last_modified_by = xml_safe(author)[:255] or "Warroom"
+        if subject is not None:
+            core.subject = xml_safe(subject)[:255]
+        core.created = core.modified = datetime.now(tz=timezone.utc).replace(microsecond=0)
+        core.language = "en-US" if self.language == "en" else "zh-TW"
+        core.revision = 1
+        core.comments = ""
+        core.keywords = "Warroom"
 
     # --- fonts and styles -------------------------------------------------------
 
@@ -161,7 +185,9 @@ class DocxBuilder:
                 font = etree.SubElement(root, qn("w:font"))
                 font.set(qn("w:name"), self.font)
                 alt = etree.SubElement(font, qn("w:altName"))
-                alt.set(qn("w:val"), self.font_windows)
+                windows_name = self.font_windows if self.font_windows != self.font else WINDOWS_FONT_NAMES.get(
+                    self.font, self.font)
+                alt.set(qn("w:val"), windows_name)
                 charset = etree.SubElement(font, qn("w:charset"))
                 charset.set(qn("w:val"), "88")  # Chinese Big5
                 family = etree.SubElement(font, qn("w:family"))
@@ -192,6 +218,8 @@ class DocxBuilder:
         return paragraph
 
     def heading(self, text, level=1):
+        if level == 0 and not self.doc.core_properties.title:
+            self.properties(title=text)
         paragraph = self.doc.add_paragraph(style="Title" if level == 0 else f"Heading {level}")
         self.run(paragraph, text)
         return paragraph
@@ -208,6 +236,7 @@ class DocxBuilder:
             column.width = Cm(width)
         header = table.rows[0]
         self._repeat_header(header)
+        self._cant_split(header)
         for cell, text, width in zip(header.cells, headers, widths_cm):
             cell.width = Cm(width)
             self._shade(cell, HEADER_FILL)
@@ -215,6 +244,8 @@ class DocxBuilder:
         if rows:
             # Copying a prepared row is far cheaper than add_row() + cell.text for long tables.
             template = table.add_row()
+            # Copied into every row below: a row never breaks across pages (no near-empty continuation rows).
+            self._cant_split(template)
             for cell, width in zip(template.cells, widths_cm):
                 cell.width = Cm(width)
             template_xml = copy.deepcopy(template._tr)
@@ -246,6 +277,13 @@ class DocxBuilder:
         shading.set(qn("w:color"), "auto")
         shading.set(qn("w:fill"), fill)
         tc_pr.append(shading)
+
+    @staticmethod
+    def _cant_split(row):
+        tr_pr = row._tr.get_or_add_trPr()
+        if tr_pr.find(qn("w:cantSplit")) is None:
+            # CT_TrPr's sequence puts cantSplit before tblHeader.
+            tr_pr.insert(0, OxmlElement("w:cantSplit"))
 
     @staticmethod
     def _repeat_header(row):
@@ -322,6 +360,13 @@ def prepare_image(data: bytes) -> tuple[bytes, float]:
 def build_docx(model: DocumentModel, *, font_east_asia: str, font_windows: str) -> bytes:
     builder = DocxBuilder(font_east_asia=font_east_asia, font_windows=font_windows, language=model.language)
     labels = model.labels
+    rows = dict(model.metadata)
+    requester = rows.get(labels.get("requested_by"), "")
+    builder.properties(
+        title=model.title,
+        author=model.author or (requester if requester and requester != labels.get("none") else "Warroom"),
+        subject=model.subject or rows.get(labels.get("room"), model.title),
+    )
     builder.heading(model.title, level=0)
     builder.table([labels["field"], labels["value"]], [[k, v] for k, v in model.metadata], [4.5, 12.0])
 
@@ -355,9 +400,7 @@ def build_docx(model: DocumentModel, *, font_east_asia: str, font_windows: str) 
         try:
             png, width = prepare_image(item.data)
             figure += 1
-            caption = f"{labels['figure']} {figure}：{item.caption}" if model.language != "en" \
-                else f"{labels['figure']} {figure}: {item.caption}"
-            builder.picture(png, width, caption)
+            builder.picture(png, width, labels["figure_caption"].format(number=figure, caption=item.caption))
         except ValueError as exc:
             builder.note(labels["image_problem"].format(name=item.name, problem=str(exc)))
         except Exception as exc:  # noqa: BLE001 - an image must never fail the report

@@ -8,6 +8,8 @@
 
   function draw(id, config) {
     if (charts[id]) charts[id].destroy();
+    // The box sets the height (CSS); the chart fills its card at any width.
+    config.options = Object.assign({ responsive: true, maintainAspectRatio: false }, config.options);
     charts[id] = new Chart(document.getElementById(id), config);
   }
 

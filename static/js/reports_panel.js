@@ -36,9 +36,14 @@
     if (!watching || r.id !== watching) return;
     const status = r.status;
     const index = STAGES.indexOf(status === "pending" ? "collecting_data" : status);
+    // While waiting for a worker nothing runs yet: the first stage is "next", not highlighted as running.
     $("progress-stages").querySelectorAll("li").forEach((li, i) => {
-      li.className = status === "completed" || i < index ? "done" : i === index && status !== "failed" ? "current" : "";
+      li.className = status === "completed" || i < index ? "done"
+        : i === index && status === "pending" ? "next"
+        : i === index && status !== "failed" ? "current" : "";
     });
+    $("progress-title").textContent = status === "completed" ? t.progressDone
+      : status === "failed" ? t.progressFailed : t.progressTitle;
     $("progress-bar").value = status === "completed" ? 100 : r.percent || 0;
     $("progress-step").textContent = status === "completed" ? t.stage_completed : (r.step || t["stage_" + status] || "\u00a0");
     const error = $("progress-error");

@@ -28,12 +28,30 @@
     const when = W.el("span", { class: "when" }, W.el("time", {
       dateTime: message.created_at, title: message.created_at, text: W.formatTime(message.created_at, config.timeZone, true),
     }));
-    const who = message.sender ? W.el("span", { class: "who", text: message.sender.name }) : null;
+    const who = message.sender ? W.el("span", { class: "who", text: message.sender.name, title: message.sender.name }) : null;
     const body = W.el("span", { class: "body", text: message.body });
-    timeline.append(W.el("li", { class: "msg kind-" + message.kind, "data-id": message.id, "data-created": message.created_at }, when, who, body));
+    const item = W.el("li", { class: "msg kind-" + message.kind, "data-id": message.id, "data-created": message.created_at }, when, who, body);
+    timeline.append(item);
+    foldLong(item);
     if (!lastSeen || message.created_at > lastSeen) lastSeen = message.created_at;
     if (stick) timeline.scrollTop = timeline.scrollHeight;
   }
+  /* A message of more than ~40 lines is folded to its first lines (CSS) behind "Show more". */
+  const FOLD_LINES = 40;
+  function foldLong(item) {
+    const body = item.querySelector(".body");
+    if (!body) return;
+    const lines = body.textContent.split("\n").length + body.querySelectorAll("br").length;
+    if (lines <= FOLD_LINES && body.textContent.length < FOLD_LINES * 80) return;
+    body.classList.add("clamped");
+    const more = W.el("button", { type: "button", class: "show-more", text: t.showMore });
+    more.addEventListener("click", () => {
+      const open = body.classList.toggle("clamped");
+      more.textContent = open ? t.showMore : t.showLess;
+    });
+    item.append(more);
+  }
+  timeline.querySelectorAll("li.msg").forEach(foldLong);
   timeline.scrollTop = timeline.scrollHeight;
 
   async function syncTimeline() {
@@ -57,7 +75,8 @@
     const severity = $("room-severity");
     if (severity) { severity.value = data.severity; severity.className = "badge sev-" + data.severity; }
     const category = $("room-category");
-    category.textContent = data.category || "";
+    const labels = config.categoryLabels || {};
+    category.textContent = labels[(data.category || "").trim().toLowerCase()] || data.category || "";
     category.hidden = !data.category;
     const resolution = $("room-resolution");
     resolution.querySelector("span").textContent = data.resolution_summary || "";
@@ -114,6 +133,11 @@
   });
 
   // --- Files ------------------------------------------------------------------------
+  /* The same figures as Django's filesizeformat on the server-rendered list (one decimal). */
+  function fileSize(bytes) {
+    if (bytes < 1024 * 1024) return (bytes / 1024).toFixed(1) + " KB";
+    return (bytes / (1024 * 1024)).toFixed(1) + " MB";
+  }
   function addFile(file) {
     const gallery = $("gallery");
     if (gallery.querySelector(`li[data-id="${file.id}"]`)) return;
@@ -125,7 +149,7 @@
       : W.el("span", { class: "file-icon", text: (file.content_type.split("/")[1] || "file").slice(0, 8) });
     gallery.append(W.el("li", { class: "file", "data-id": file.id },
       W.el("a", { href: download, target: "_blank", rel: "noopener" }, preview, W.el("span", { class: "file-name", text: file.name })),
-      W.el("small", { text: Math.max(1, Math.round(file.size / 1024)) + " KB" })));
+      W.el("small", { text: fileSize(file.size) })));
   }
   async function syncFiles() { (await W.api(config.api + "/files/")).forEach(addFile); }
 
@@ -133,7 +157,7 @@
     return new Promise((resolve, reject) => {
       const error = $("upload-error");
       if (file.size > config.maxFileBytes) {
-        reject(new Error(`${file.name}: ${Math.round(config.maxFileBytes / 1048576)} MB max`));
+        reject(new Error(W.format(t.uploadTooLarge, { name: file.name, limit: Math.round(config.maxFileBytes / 1048576) })));
         return;
       }
       const form = new FormData();

@@ -21,7 +21,7 @@
     let body = null;
     try { body = text ? JSON.parse(text) : null; } catch (e) { body = null; }
     if (!response.ok) {
-      const message = (body && body.error && body.error.message) || response.statusText || "Request failed";
+      const message = (body && body.error && body.error.message) || (window.WARROOM_I18N || {}).requestFailed || response.statusText;
       const error = new Error(message);
       error.status = response.status;
       error.body = body;
@@ -51,6 +51,7 @@
 
   function formatDuration(ms, t) {
     const minutes = Math.max(Math.floor(ms / 60000), 0);
+    if (!minutes && t.underAMinute) return t.underAMinute;
     const days = Math.floor(minutes / 1440), hours = Math.floor((minutes % 1440) / 60), mins = minutes % 60;
     if (days) return days + " " + t.d + " " + hours + " " + t.h;
     if (hours) return hours + " " + t.h + " " + String(mins).padStart(2, "0") + " " + t.min;
@@ -105,5 +106,31 @@
     };
   }
 
-  window.Warroom = { api, toast, formatTime, formatDuration, el, liveRoom, cookie };
+  /* The page's words: a json_script block (incidents/page_strings.py), never an inline script. */
+  function strings() {
+    const block = document.getElementById("warroom-i18n");
+    try { return block ? JSON.parse(block.textContent) : {}; } catch (e) { return {}; }
+  }
+  window.WARROOM_I18N = Object.assign(strings(), window.WARROOM_I18N || {});
+
+  /* "%(name)s is larger than %(limit)d MB." with Python-style named placeholders, as in the catalogue. */
+  function format(template, values) {
+    return String(template).replace(/%\((\w+)\)[sd]/g, (match, key) => (key in values ? values[key] : match));
+  }
+
+  /* Selects that submit their form when changed (the language menu, the severity filter). */
+  document.addEventListener("change", (event) => {
+    const select = event.target.closest("select.autosubmit");
+    if (select && select.form) select.form.submit();
+  });
+
+  /* The top bar folds into a menu on narrow screens. */
+  const toggle = document.getElementById("menu-toggle");
+  if (toggle) toggle.addEventListener("click", () => {
+    const open = toggle.getAttribute("aria-expanded") !== "true";
+    toggle.setAttribute("aria-expanded", String(open));
+    document.getElementById("topmenu").classList.toggle("open", open);
+  });
+
+  window.Warroom = { api, toast, formatTime, formatDuration, el, liveRoom, cookie, format };
 })();

@@ -11,6 +11,7 @@ from django.test import RequestFactory
 from django.urls import reverse
 
 from accounts.ldap_config import DirectoryUserSearch
+from accounts.operators import OPERATORS_GROUP
 from tests import factories
 from tests.accounts.conftest import (
     ADMINS_DN,
@@ -110,6 +111,9 @@ def test_group_membership_gives_staff_and_losing_it_takes_it_away(client, direct
     assert log_in(client, "alice").status_code == 302
     alice = User.objects.get(username="alice")
     assert alice.is_staff and not alice.is_superuser
+    # The AD operator group maps to the Operators group: an admin with something in it.
+    assert alice.groups.filter(name=OPERATORS_GROUP).exists()
+    assert client.get(reverse("admin:reports_report_changelist")).status_code == 200
     client.logout()
 
     directory.modify(OPERATORS_DN, {"member": [BOB_DN]})
@@ -117,6 +121,7 @@ def test_group_membership_gives_staff_and_losing_it_takes_it_away(client, direct
 
     alice.refresh_from_db()
     assert not alice.is_staff
+    assert not alice.groups.filter(name=OPERATORS_GROUP).exists()
     assert client.get(reverse("admin:index")).status_code == 302
 
 

@@ -38,3 +38,30 @@ def test_outsider_gets_404_on_action_items(api, room, outsider, member):
     assert api.get(f"/api/rooms/{room.id}/action-items/").status_code == 404
     assert api.patch(f"/api/rooms/{room.id}/action-items/{item['id']}/", {"status": "done"}, format="json").status_code == 404
     assert api.delete(f"/api/rooms/{room.id}/action-items/{item['id']}/").status_code == 404
+
+
+def test_a_next_step_of_one_notes_version_becomes_one_task(api, room, member):
+    import uuid
+
+    api.force_login(member)
+    url = f"/api/rooms/{room.id}/action-items/"
+    version = str(uuid.uuid4())
+    step = {"title": "新增告警", "source": "notes", "notes_version": version, "notes_step": 1}
+    first = api.post(url, step, format="json")
+    again = api.post(url, step, format="json")
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert first.json()["id"] == again.json()["id"]
+    assert first.json()["notes_version"] == version and first.json()["notes_step"] == 1
+    # Another step, or the same step of another version, is another task.
+    assert api.post(url, {**step, "notes_step": 2}, format="json").status_code == 201
+    assert api.post(url, {**step, "notes_version": str(uuid.uuid4())}, format="json").status_code == 201
+    assert ActionItem.objects.filter(room=room).count() == 3
+
+
+def test_notes_version_needs_its_step(api, room, member):
+    import uuid
+
+    api.force_login(member)
+    response = api.post(f"/api/rooms/{room.id}/action-items/",
+                        {"title": "x", "notes_version": str(uuid.uuid4())}, format="json")
+    assert response.status_code == 400

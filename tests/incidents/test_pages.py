@@ -55,3 +55,21 @@ def test_dashboard_renders(client, member):
     client.force_login(member)
     page = client.get(reverse("incidents:dashboard"))
     assert page.status_code == 200 and "chart-4.6.1.umd.min.js" in page.content.decode()
+
+
+def test_categories_are_a_managed_list_shown_in_the_readers_language(client, member, room):
+    from incidents.models import Category
+
+    Category.objects.update_or_create(key="printer", defaults={"label_en": "Printer", "label_zh_hant": "印表機"})
+    client.force_login(member)
+    form = client.get(reverse("incidents:room-create"), HTTP_ACCEPT_LANGUAGE="zh-TW").content.decode()
+    assert '<option value="printer">印表機</option>' in form
+    client.post(reverse("incidents:room-create"), {"title": "印表機離線", "severity": "sev4", "category": "Printer"},
+                HTTP_ACCEPT_LANGUAGE="zh-TW")
+    assert IncidentRoom.objects.get(title="印表機離線").category == "printer"
+    refused = client.post(reverse("incidents:room-create"), {"title": "x", "severity": "sev4", "category": "nope"})
+    assert refused.status_code == 200 and not IncidentRoom.objects.filter(title="x").exists()
+    # Old free-text values stay readable; known ones read in the reader's language.
+    IncidentRoom.objects.filter(id=room.id).update(category="Legacy thing")
+    listing = client.get(reverse("incidents:room-list"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Legacy thing" in listing and ">Printer<" in listing

@@ -359,7 +359,8 @@ def test_operators_see_the_daily_reports_with_download_links(client, operator, p
     assert response.status_code == 200
     page = response.content.decode()
     assert "2026-03-10" in page
-    assert "注意" in page and "Attention" not in page
+    # The health in the page's language only, coloured by its state.
+    assert 'class="badge health-attention">注意<' in page and "Attention" not in page
     assert 'href="/reports/daily/2026-03-10/download/"' in page
     assert "webhook: failed" in page
 

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import boto3
 import pytest
+from django.conf import settings
 from docx import Document
 from docx.oxml.ns import qn
 
@@ -88,7 +89,7 @@ def test_a_report_is_written_on_a_real_worker_stored_in_s3_and_downloaded(
     assert len(document.tables) >= 3
     assert len(document.inline_shapes) == 1
     fonts = {el.get(qn("w:eastAsia")) for el in document.element.body.iter(qn("w:rFonts"))}
-    assert "Noto Sans CJK TC" in fonts
+    assert settings.REPORT_EAST_ASIAN_FONT in fonts  # 微軟正黑體 unless configured
     # One step row per stage: nothing ran twice.
     assert list(ReportStep.objects.filter(report_id=report_id, parent=None).values_list("key", flat=True)) == [
         "collect_data", "generate_content", "assemble_document", "publish"]

@@ -4,6 +4,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.utils import timezone
 
 from incidents.models import Message, MessageKind, RoomFile
@@ -34,7 +35,7 @@ def test_offline_report_runs_the_whole_chain_and_stores_the_docx(
     document = read_docx(report)
     assert headings(document)[:6] == ZH_TITLES
     assert "未使用 AI" in all_text(document)
-    assert "Noto Sans CJK TC" in east_asia_fonts(document)
+    assert settings.REPORT_EAST_ASIAN_FONT in east_asia_fonts(document)
     assert len(document.inline_shapes) == 1
     # Events: progress through every stage, then exactly one completed event, all to the room.
     types = [event for _, event, _ in published]

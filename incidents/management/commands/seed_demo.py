@@ -17,6 +17,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from PIL import Image, ImageDraw
 
+from accounts.operators import ensure_operators_group
 from incidents.files import thumbnail_png
 from incidents.models import IncidentRoom, MemberRole, Message, MessageKind, RoomFile, RoomMember, RoomStatus, Severity
 
@@ -159,6 +160,9 @@ class Command(BaseCommand):
             user.source = User.Source.LOCAL
             user.set_password(DEMO_PASSWORD)
             user.save()
+            if staff:
+                # Staff alone opens an empty admin: the Operators group holds the permissions.
+                user.groups.add(ensure_operators_group())
             users[username] = user
         return users
 

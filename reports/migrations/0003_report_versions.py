@@ -21,10 +21,16 @@ def first_versions(apps, schema_editor):
         Report.objects.filter(pk=report.pk).update(version=1)
 
 
+def operators_read_versions(apps, schema_editor):
+    from accounts.operators import ensure_operators_group
+
+    ensure_operators_group(apps)
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('reports', '0001_initial'),
+        ('reports', '0002_operators_group'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
@@ -82,4 +88,5 @@ class Migration(migrations.Migration):
             },
         ),
         migrations.RunPython(first_versions, migrations.RunPython.noop),
+        migrations.RunPython(operators_read_versions, migrations.RunPython.noop),
     ]
