@@ -35,6 +35,7 @@ ROOM = {
     "version": _("version"), "of": _("of"), "addTask": _("Add as task"), "added": _("Added to tasks"),
     "done": _("Done"), "unassigned": _("Unassigned"), "due": _("due"),
     "showMore": _("Show more"), "showLess": _("Show less"),
+    "review": _("Review"), "final": _("Final"),
 }
 
 DASHBOARD = {

@@ -33,6 +33,7 @@ class ReportListSerializer(serializers.ModelSerializer):
     download_url = serializers.SerializerMethodField()
     duration_seconds = serializers.SerializerMethodField()
     ledger_label = serializers.SerializerMethodField(help_text='"AI · 1,234 tokens · NT$0.42"; empty without AI.')
+    review_url = serializers.SerializerMethodField()
 
     class Meta:
         model = Report
@@ -40,11 +41,17 @@ class ReportListSerializer(serializers.ModelSerializer):
             "id", "kind", "language", "title", "status", "stage", "step", "percent", "error_message", "provider",
             "prompt_tokens", "completion_tokens", "document_size", "duration_seconds",
             "requested_by", "created_at", "started_at", "completed_at", "url", "download_url",
-            "version", "state", "ledger", "ledger_label",
+            "version", "state", "ledger", "ledger_label", "review_url",
         ]
 
     def get_ledger_label(self, report) -> str:
         return ledger.label(report.ledger)
+
+    def get_review_url(self, report) -> str | None:
+        """The page where people edit, compare and sign the report off (completed room reports)."""
+        if not report.version or report.room_id is None:
+            return None
+        return reverse("reports:report-review", kwargs={"room_id": report.room_id, "report_id": report.id})
 
     def get_duration_seconds(self, report) -> float | None:
         """Time from the first stage to completion (what the person waited)."""

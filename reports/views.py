@@ -7,15 +7,22 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from kombu.exceptions import OperationalError as BrokerError
 
-from reports import kpis
+from incidents.selectors import room_for_user_or_404
+from incidents.services import can_contribute, can_manage
+from reports import kpis, ledger
 from reports.daily.document import health_label
 from reports.daily.producer import daily_report
 from reports.models import Report, ReportKind, ReportStatus
+from reports.page_strings import REVIEW
+from reports.pipeline.assemble import labels_for
+from reports.prompts import CITED_SECTIONS, sections_for
+from reports.review import REVIEWED_KINDS
 
 def _require_staff(request):
     if not request.user.is_staff:
@@ -100,3 +107,33 @@ def daily_download(request, day):
         filename=f"warroom-daily-{period.isoformat()}.docx",
         content_type="application/vnd.openxmlformats-officedocument.wordprocessingml.document",
     )
+
+
+@login_required
+def report_review(request, room_id, report_id):
+    """A report as people review it: sections to edit, rewrite, compare and sign off (static/js/report_review.js)."""
+    room = room_for_user_or_404(user=request.user, room_id=room_id)
+    report = Report.objects.filter(room=room, id=report_id, kind__in=REVIEWED_KINDS,
+                                   status=ReportStatus.COMPLETED).select_related("approved_by").first()
+    if report is None:
+        raise Http404
+    kind = sections_for(report.kind)
+    config = {
+        "roomId": str(room.id), "reportId": str(report.id), "socket": f"/ws/rooms/{room.id}/",
+        "api": f"/api/rooms/{room.id}/reports/{report.id}",
+        "roomUrl": reverse("incidents:room-detail", args=[room.id]),
+        "sections": [{"key": key, "title": str(kind.title(key, report.language)),
+                      "fields": kind.list_fields.get(key), "cited": key in CITED_SECTIONS} for key in kind.keys],
+        "fieldLabels": {field: str(label) for field, label in _field_labels(report.language).items()},
+        "canEdit": can_contribute(room=room, user=request.user), "canFinalize": can_manage(room=room, user=request.user),
+    }
+    return render(request, "reports/report_review.html", {
+        "room": room, "report": report, "ledger_label": ledger.label(report.ledger),
+        "review_config": config, "strings": {key: str(value) for key, value in REVIEW.items()},
+    })
+
+
+def _field_labels(language: str) -> dict:
+    labels = labels_for(language)
+    return {field: labels.get(field, field) for field in
+            ("time", "event", "name", "role", "contribution", "action", "owner", "due", "source")}

@@ -197,7 +197,7 @@ def document_model(report: Report, snapshot: RoomSnapshot) -> DocumentModel:
             sections=sections, sources=content.get("sources") or {},
             notes=_notes(report, kind), labels=labels_for(language), images=images, other_files=others,
             footer=_footer(report.kind, snapshot.room.title), action_items=_action_items(snapshot, kind),
-            author=report.requested_by.label if report.requested_by_id else "",
+            author=report.requested_by.label if report.requested_by_id else "", subject=snapshot.room.title,
         )
 
 

@@ -360,13 +360,7 @@ def prepare_image(data: bytes) -> tuple[bytes, float]:
 def build_docx(model: DocumentModel, *, font_east_asia: str, font_windows: str) -> bytes:
     builder = DocxBuilder(font_east_asia=font_east_asia, font_windows=font_windows, language=model.language)
     labels = model.labels
-    rows = dict(model.metadata)
-    requester = rows.get(labels.get("requested_by"), "")
-    builder.properties(
-        title=model.title,
-        author=model.author or (requester if requester and requester != labels.get("none") else "Warroom"),
-        subject=model.subject or rows.get(labels.get("room"), model.title),
-    )
+    builder.properties(title=model.title, author=model.author or "Warroom", subject=model.subject or model.title)
     builder.heading(model.title, level=0)
     builder.table([labels["field"], labels["value"]], [[k, v] for k, v in model.metadata], [4.5, 12.0])
 

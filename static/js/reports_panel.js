@@ -16,11 +16,13 @@
     const rows = reports.filter((r) => r.kind === "incident" || r.kind === "postmortem");
     if (!rows.length) { list.replaceChildren(W.el("li", { class: "empty", text: t.noReports })); }
     else list.replaceChildren(...rows.map((r) => {
-      const meta = [t[r.kind] || r.kind, providerLabel(r.provider),
-        r.prompt_tokens + r.completion_tokens ? (r.prompt_tokens + r.completion_tokens) + " " + t.tokens : "",
+      const meta = [t[r.kind] || r.kind, r.version ? t.version + " " + r.version + (r.state === "final" ? " · " + t.final : "") : "",
+        r.ledger_label || providerLabel(r.provider),
+        !r.ledger_label && r.prompt_tokens + r.completion_tokens ? (r.prompt_tokens + r.completion_tokens) + " " + t.tokens : "",
         r.duration_seconds !== null ? r.duration_seconds + " " + t.seconds : "", kb(r.document_size)].filter(Boolean).join(" · ");
       const actions = W.el("span", { class: "report-actions" },
         r.download_url ? W.el("a", { class: "button", href: r.download_url, text: t.download }) : null,
+        r.review_url ? W.el("a", { class: "button review", href: r.review_url, text: t.review }) : null,
         r.status === "failed" ? W.el("button", { type: "button", class: "retry", "data-kind": r.kind, "data-language": r.language, text: t.retry }) : null);
       return W.el("li", { class: "report", "data-id": r.id, "data-status": r.status },
         W.el("div", { class: "report-line" },

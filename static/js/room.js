@@ -54,6 +54,20 @@
   timeline.querySelectorAll("li.msg").forEach(foldLong);
   timeline.scrollTop = timeline.scrollHeight;
 
+  /* A report's citation opens the room at #m123: scroll the timeline to that message and highlight it. */
+  function showCited() {
+    const match = location.hash.match(/^#m(\d+)$/);
+    const item = match && timeline.querySelector(`li[data-id="${match[1]}"]`);
+    if (!item) return;
+    timeline.querySelectorAll("li.cited").forEach((li) => li.classList.remove("cited"));
+    item.classList.add("cited");
+    item.scrollIntoView({ block: "center" });
+    item.setAttribute("tabindex", "-1");
+    item.focus({ preventScroll: true });
+  }
+  window.addEventListener("hashchange", showCited);
+  showCited();
+
   async function syncTimeline() {
     let url = config.api + "/messages/?page_size=500" + (lastSeen ? "&since=" + encodeURIComponent(lastSeen) : "");
     while (url) {

@@ -40,7 +40,7 @@ def test_rerun_restarts_a_failed_report_at_the_stage_that_failed(client, staff, 
         def apply_async(self):
             sent.append(self.args)
 
-    monkeypatch.setattr("reports.pipeline.chain.report_pipeline", lambda report_id, start="collect_data": Chain(report_id, start))
+    monkeypatch.setattr("reports.pipeline.workflow.report_workflow", lambda report_id, start="collect_data": Chain(report_id, start))
     report = failed_after_collect(room, staff)
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(reverse("admin:reports_report_changelist"),
@@ -53,7 +53,7 @@ def test_rerun_restarts_a_failed_report_at_the_stage_that_failed(client, staff, 
 
 
 def test_rerun_leaves_completed_reports_alone(client, staff, room, monkeypatch):
-    monkeypatch.setattr("reports.pipeline.chain.report_pipeline", lambda *a, **k: pytest.fail("must not start"))
+    monkeypatch.setattr("reports.pipeline.workflow.report_workflow", lambda *a, **k: pytest.fail("must not start"))
     report = Report.objects.create(room=room, kind=ReportKind.INCIDENT, status=ReportStatus.COMPLETED)
     response = client.post(reverse("admin:reports_report_changelist"),
                            {"action": "rerun_from_failed_stage", "_selected_action": [str(report.id)]}, follow=True)
@@ -64,7 +64,7 @@ def test_rerun_leaves_completed_reports_alone(client, staff, room, monkeypatch):
 
 def test_resend_queues_the_delivery_of_a_completed_daily_report(client, staff, monkeypatch):
     queued = []
-    monkeypatch.setattr("reports.daily.deliver_daily_report.delay", lambda report_id: queued.append(report_id))
+    monkeypatch.setattr("reports.admin.deliver_daily_report.delay", lambda report_id: queued.append(report_id))
     day = kpis.report_day_for()
     report = Report.objects.create(kind=ReportKind.DAILY, status=ReportStatus.COMPLETED, period_date=day,
                                    completed_at=timezone.now())
@@ -74,7 +74,7 @@ def test_resend_queues_the_delivery_of_a_completed_daily_report(client, staff, m
 
 
 def test_write_now_refuses_a_day_that_has_not_ended(client, staff, monkeypatch):
-    monkeypatch.setattr("reports.daily.daily_report.delay", lambda day: pytest.fail("must not write"))
+    monkeypatch.setattr("reports.views.daily_report.delay", lambda day: pytest.fail("must not write"))
     today = timezone.now().astimezone(kpis.report_timezone()).date()
     response = client.post(reverse("reports:daily-write"), {"day": today.isoformat()}, follow=True)
     assert "尚未結束" in response.content.decode()
@@ -82,7 +82,7 @@ def test_write_now_refuses_a_day_that_has_not_ended(client, staff, monkeypatch):
 
 def test_write_now_backfills_a_finished_day(client, staff, monkeypatch):
     written = []
-    monkeypatch.setattr("reports.daily.daily_report.delay", lambda day: written.append(day))
+    monkeypatch.setattr("reports.views.daily_report.delay", lambda day: written.append(day))
     day = kpis.report_day_for() - timedelta(days=3)
     response = client.post(reverse("reports:daily-write"), {"day": day.isoformat()}, follow=True)
     assert written == [day.isoformat()]

@@ -10,20 +10,21 @@ from django.conf import settings
 from django.utils import timezone
 from docx.oxml.ns import qn
 
-from reports.pipeline.assemble import LABELS
+from reports.pipeline.assemble import labels_for
 from reports.pipeline.docx_builder import LATIN_FONT, DocumentModel, build_docx
-from reports.prompts import SECTION_TITLES
+from reports.prompts import sections_for
 from tests.reports.helpers import read_docx
 
 TIMELINE = [{"time": f"2026-11-21 09:{i:02d}", "event": f"第 {i} 則更新：核心交換器 BGP 反覆中斷 " * 6} for i in range(60)]
 
 
 def build(**overrides):
-    lab = LABELS["zh-hant"]
+    lab = labels_for("zh-hant")
     fields = dict(
         title="事件報告：核心交換器中斷", language="zh-hant",
-        metadata=[(lab["room"], "核心交換器中斷"), (lab["requested_by"], "陳愛麗 Alice Chen")],
-        section_titles=SECTION_TITLES["zh-hant"],
+        metadata=[("事件室", "核心交換器中斷"), ("產生者", "陳愛麗 Alice Chen")],
+        author="陳愛麗 Alice Chen", subject="核心交換器中斷",
+        section_titles=sections_for("incident").titles_in("zh-hant"),
         sections={"summary": "摘要。", "timeline": TIMELINE, "participants": [], "resolution_process": "處理",
                   "current_status": "已恢復", "final_resolution": "修正"},
         sources={}, notes={}, labels=lab,
@@ -58,9 +59,9 @@ def test_core_properties_name_the_report_and_its_requester():
 
 
 def test_without_a_requester_the_author_is_warroom_and_english_says_en_us():
-    lab = LABELS["en"]
-    core = read_docx(build(language="en", labels=lab, section_titles=SECTION_TITLES["en"],
-                           metadata=[(lab["room"], "Core switch"), (lab["requested_by"], lab["none"])])).core_properties
+    lab = labels_for("en")
+    core = read_docx(build(language="en", labels=lab, section_titles=sections_for("incident").titles_in("en"),
+                           metadata=[("Room", "Core switch")], author="", subject="Core switch")).core_properties
     assert core.author == "Warroom" and core.language == "en-US" and core.subject == "Core switch"
 
 
