@@ -16,10 +16,10 @@ from rest_framework.throttling import ScopedRateThrottle, UserRateThrottle
 from rest_framework.views import APIView
 
 from config.errors import Conflict, ServiceError
-from incidents.selectors import room_for_user_or_404
+from incidents.selectors import room_for_user_or_404, rooms_visible_to
 from incidents.services import require_can_start_work
-from reports import review
-from reports.models import Report, ReportStatus
+from reports import ledger, review
+from reports.models import Report, ReportStatus, ReportVersion
 from reports.prompts import in_language
 from reports.serializers import (
     ReportContentInputSerializer,
@@ -189,3 +189,16 @@ class ReportFinalizeView(APIView):
     def post(self, request, room_id, report_id):
         report = _report_or_404(_room_or_404(request, room_id), report_id)
         return Response(ReportDetailSerializer(review.report_finalize(report=report, by=request.user)).data)
+
+
+class LedgerMonthsView(APIView):
+    """What AI cost per month over the rooms the caller may see (the dashboard's AI card)."""
+
+    @extend_schema(parameters=[OpenApiParameter("months", int, description="How many months, newest first (1-24)")],
+                   responses=OpenApiTypes.OBJECT)
+    def get(self, request):
+        months = _version_number(request, "months") or 6
+        if months > 24:
+            raise ServiceError(_("`months` is at most 24."), details={"months": [_("Too many.")]})
+        versions = ReportVersion.objects.filter(report__room__in=rooms_visible_to(request.user))
+        return Response({"months": ledger.monthly_totals(versions, months=months)})

@@ -5,6 +5,7 @@ from reports import api
 app_name = "reports-api"
 
 urlpatterns = [
+    path("reports/ledger", api.LedgerMonthsView.as_view(), name="ledger-months"),
     path("rooms/<uuid:room_id>/reports", api.ReportListView.as_view(), name="report-list"),
     path("rooms/<uuid:room_id>/reports/generate", api.ReportGenerateView.as_view(), name="report-generate"),
     path("rooms/<uuid:room_id>/reports/<uuid:report_id>", api.ReportDetailView.as_view(), name="report-detail"),

@@ -6,7 +6,10 @@ own ``total_price`` and ``currency``, which win when present.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.conf import settings
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 TOKENS_PER_PRICE_UNIT = 1_000_000
@@ -53,3 +56,31 @@ def label(ledger: dict) -> str:
     if ledger.get("cost") is not None:
         parts.append(money(ledger["cost"], ledger.get("currency", "")))
     return " · ".join(parts)
+
+
+def monthly_totals(versions, *, months: int) -> list[dict]:
+    """Per month (newest first, ``months`` of them): versions written with AI, tokens, and cost per currency.
+
+    ``versions`` is a queryset of ReportVersion the caller may see; the months are in the site's time zone.
+    """
+    now = timezone.localtime()
+    keys = []
+    year, month = now.year, now.month
+    for _i in range(months):
+        keys.append(f"{year:04d}-{month:02d}")
+        year, month = (year, month - 1) if month > 1 else (year - 1, 12)
+    oldest = keys[-1]
+    start = timezone.make_aware(datetime(int(oldest[:4]), int(oldest[5:]), 1))
+    totals = {key: {"month": key, "versions": 0, "tokens": 0, "cost": {}} for key in keys}
+    for created_at, entry in versions.filter(created_at__gte=start).values_list("created_at", "ledger").iterator():
+        row = totals.get(f"{timezone.localtime(created_at):%Y-%m}")
+        if row is None or not entry or entry.get("provider") in NO_AI:
+            continue
+        row["versions"] += 1
+        row["tokens"] += int(entry.get("prompt_tokens") or 0) + int(entry.get("completion_tokens") or 0)
+        if entry.get("cost") is not None:
+            currency = entry.get("currency") or settings.AI_PRICE_CURRENCY
+            row["cost"][currency] = round(row["cost"].get(currency, 0.0) + float(entry["cost"]), 6)
+    for row in totals.values():
+        row["label"] = " · ".join(money(cost, currency) for currency, cost in sorted(row["cost"].items()))
+    return [totals[key] for key in keys]

@@ -13,6 +13,20 @@
     charts[id] = new Chart(document.getElementById(id), config);
   }
 
+  /* What AI cost per month (the AI ledger of every report version). */
+  async function loadLedger() {
+    const body = document.querySelector("#ai-months tbody");
+    try {
+      const data = await W.api("/api/reports/ledger?months=6");
+      body.replaceChildren(...data.months.map((m) => W.el("tr", {},
+        W.el("td", { text: m.month }), W.el("td", { text: m.versions.toLocaleString() }),
+        W.el("td", { text: m.tokens.toLocaleString() }), W.el("td", { text: m.label || "–" }))));
+    } catch (e) {
+      body.replaceChildren(W.el("tr", {}, W.el("td", { colSpan: 4, class: "form-error", text: e.message })));
+    }
+  }
+  loadLedger();
+
   async function load(range) {
     const error = document.getElementById("stats-error");
     try {

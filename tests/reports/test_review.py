@@ -252,3 +252,21 @@ def test_a_report_of_an_archived_room_cannot_be_edited(api, report, commander):
                                            {"base_version": 1, "sections": {"summary": "x"}}, format="json")
     assert response.status_code == 409
 
+
+
+def test_the_dashboard_totals_ai_cost_per_month(api, incident, commander, member, outsider, settings,
+                                                  django_capture_on_commit_callbacks):
+    settings.AI_PRICES = {"gpt-4o-mini": {"input": 0.15, "output": 0.6, "currency": "USD"}}
+    with FakeAIServer() as ai:
+        settings.AI_PROVIDER, settings.OPENAI_BASE_URL, settings.OPENAI_API_KEY = "openai", ai.base_url, "sk-test"
+        settings.OPENAI_MODEL, settings.OPENAI_STREAM = "gpt-4o-mini", False
+        report = generate(incident, commander, django_capture_on_commit_callbacks)
+    months = login(api, member).get(reverse("reports-api:ledger-months") + "?months=3").json()["months"]
+    assert len(months) == 3
+    this_month = months[0]
+    assert this_month["versions"] == 1 and this_month["tokens"] == report.ledger["prompt_tokens"] + \
+        report.ledger["completion_tokens"]
+    assert this_month["label"].startswith("US$")
+    # Someone outside the room does not see its cost.
+    assert login(api, outsider).get(reverse("reports-api:ledger-months")).json()["months"][0]["versions"] == 0
+    assert api.get(reverse("reports-api:ledger-months") + "?months=99").status_code == 400
