@@ -4,19 +4,24 @@ They are part of the WebSocket contract (docs/events.md); services publish them
 after commit through ``realtime.events.publish_on_commit``.
 """
 
+from incidents import timeline
 from incidents.models import ActionItem, IncidentRoom, Message, RoomFile, RoomMember
 from realtime.events import event
 
 
-@event("message.created", "A message was posted, or Warroom wrote a system line on the timeline.")
+@event("message.created", "A message was posted, or Warroom wrote a system line on the timeline "
+                          "(``texts``: the line in each site language).")
 def message_created(message: Message) -> dict:
-    return {
+    payload = {
         "id": message.id,
         "kind": message.kind,
         "body": message.body,
         "sender": message.sender_id and {"id": message.sender_id, "name": str(message.sender)},
         "created_at": message.created_at,
     }
+    if message.event:
+        payload.update(event=message.event, texts=timeline.in_every_language(message.event, message.params or {}))
+    return payload
 
 
 @event("room.status", "The room's title, severity, category or status changed (resolved, reopened, archived).")

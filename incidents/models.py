@@ -140,6 +140,10 @@ class Message(models.Model):
     )
     kind = models.CharField(max_length=8, choices=MessageKind.choices, default=MessageKind.TEXT)
     body = models.TextField()
+    # A system line's code and parameters (incidents.timeline), rendered in the reader's language;
+    # ``body`` then holds the site-language text for search and old readers.
+    event = models.CharField(max_length=40, blank=True)
+    params = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -5,6 +5,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from rest_framework import serializers
 
+from incidents import timeline
 from incidents.models import ActionItem, ActionItemStatus, IncidentRoom, MemberRole, Message, RoomFile, RoomMember, Severity
 
 
@@ -94,10 +95,15 @@ class MemberInputSerializer(serializers.Serializer):
 
 class MessageSerializer(serializers.ModelSerializer):
     sender = PersonSerializer(allow_null=True)
+    body = serializers.SerializerMethodField(help_text="A system line in the request's language "
+                                                       "(Accept-Language); a person's message as written.")
 
     class Meta:
         model = Message
-        fields = ["id", "kind", "body", "sender", "created_at"]
+        fields = ["id", "kind", "body", "event", "params", "sender", "created_at"]
+
+    def get_body(self, message) -> str:
+        return timeline.text_of(message)
 
 
 class MessageInputSerializer(serializers.Serializer):

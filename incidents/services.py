@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from config.errors import Conflict, PermissionDenied, ServiceError
-from incidents import events
+from incidents import events, timeline
 from incidents import files as file_checks
 from incidents.models import (
     ActionItem,
@@ -80,15 +80,21 @@ def require_can_start_work(*, room, user) -> None:
 # --- The timeline's own lines ---------------------------------------------------------
 
 
-def _system_message(room, body, *, kind=MessageKind.SYSTEM) -> Message:
-    message = Message.objects.create(room=room, kind=kind, body=body)
+def _system_message(room, event: str, params: dict, *, kind=MessageKind.SYSTEM) -> Message:
+    """A timeline line stored as its code and parameters (incidents.timeline), sent live after commit."""
+    params = {key: str(value) if not isinstance(value, (int, float)) else value for key, value in params.items()}
+    message = Message.objects.create(room=room, kind=kind, event=event, params=params,
+                                     body=timeline.site_text(event, params))
     publish_on_commit(room.id, events.message_created(message))
     return message
 
 
-def room_note(*, room, body: str) -> Message:
-    """A system line on the timeline written by another app (the postmortem decision), sent live after commit."""
-    return _system_message(room, body)
+def room_note(*, room, event: str, params: dict) -> Message:
+    """A system line on the timeline written by another app (the postmortem decision), sent live after commit.
+
+    ``event`` is a line that app declared with ``incidents.timeline.line``.
+    """
+    return _system_message(room, event, params)
 
 
 # --- Rooms ---------------------------------------------------------------------
@@ -119,7 +125,7 @@ def room_create(*, created_by, title, description="", severity=Severity.SEV3, ca
     )
     room = IncidentRoom.objects.create(created_by=created_by, **fields)
     RoomMember.objects.create(room=room, user=created_by, role=MemberRole.COMMANDER)
-    _system_message(room, _("%(who)s opened the room") % {"who": created_by})
+    _system_message(room, timeline.OPENED, {"who": created_by})
     return room
 
 
@@ -136,17 +142,11 @@ def room_update(*, room, by, **changes) -> IncidentRoom:
         before = getattr(room, name)
         setattr(room, name, value)
         if name == "severity":
-            _system_message(
-                room,
-                _("%(who)s changed severity from %(old)s to %(new)s")
-                % {"who": by, "old": Severity(before).label, "new": Severity(value).label},
-            )
+            _system_message(room, timeline.SEVERITY, {"who": by, "old": before, "new": value})
         elif name == "category":
-            _system_message(
-                room, _("%(who)s changed category to %(new)s") % {"who": by, "new": value or _("(none)")}
-            )
+            _system_message(room, timeline.CATEGORY, {"who": by, "new": value})
         elif name == "title":
-            _system_message(room, _("%(who)s renamed the room to “%(new)s”") % {"who": by, "new": value})
+            _system_message(room, timeline.RENAMED, {"who": by, "new": value})
     room.save(update_fields=[*changed, "updated_at"])
     publish_on_commit(room.id, events.room_status(room))
     return room
@@ -174,11 +174,8 @@ def room_resolve(*, room, by, summary, notes="") -> IncidentRoom:
     room.first_resolved_at = room.first_resolved_at or room.resolved_at
     room.resolution_summary = summary
     room.save(update_fields=["status", "resolved_at", "first_resolved_at", "resolution_summary", "updated_at"])
-    _system_message(
-        room,
-        _("%(who)s resolved the room after %(minutes)d min") % {"who": by, "minutes": minutes_between(room.created_at, room.resolved_at)},
-        kind=MessageKind.STATUS,
-    )
+    _system_message(room, timeline.RESOLVED, {"who": by, "duration": minutes_between(room.created_at, room.resolved_at)},
+                    kind=MessageKind.STATUS)
     notes = clean_text(notes or "").strip()
     if notes:
         message = Message.objects.create(room=room, sender=by, kind=MessageKind.TEXT, body=notes)
@@ -204,7 +201,7 @@ def room_reopen(*, room, by) -> IncidentRoom:
     room.status = RoomStatus.ACTIVE
     room.resolved_at = None
     room.save(update_fields=["status", "resolved_at", "updated_at"])
-    _system_message(room, _("%(who)s reopened the room") % {"who": by}, kind=MessageKind.STATUS)
+    _system_message(room, timeline.REOPENED, {"who": by}, kind=MessageKind.STATUS)
     publish_on_commit(room.id, events.room_status(room))
     return room
 
@@ -217,7 +214,7 @@ def room_archive(*, room, by) -> IncidentRoom:
         raise Conflict(_("Resolve the room before archiving it."))
     room.status = RoomStatus.ARCHIVED
     room.save(update_fields=["status", "updated_at"])
-    _system_message(room, _("%(who)s archived the room") % {"who": by}, kind=MessageKind.STATUS)
+    _system_message(room, timeline.ARCHIVED, {"who": by}, kind=MessageKind.STATUS)
     publish_on_commit(room.id, events.room_status(room))
     return room
 
@@ -247,19 +244,17 @@ def member_add(*, room, user, role, by) -> RoomMember:
         if member.role == role:
             return member
         _require_another_commander(room, member, _("A room needs a commander: name another one before changing the role of %(who)s."))
-        old = member.get_role_display()
+        old = member.role
         member.role = role
         member.save(update_fields=["role"])
-        _system_message(
-            room, _("%(who)s is now %(role)s (was %(old)s)") % {"who": user, "role": member.get_role_display(), "old": old}
-        )
+        _system_message(room, timeline.ROLE_CHANGED, {"who": user, "role": member.role, "old": old})
     else:
         try:
             with transaction.atomic():
                 member = RoomMember.objects.create(room=room, user=user, role=role)
         except IntegrityError:
             raise Conflict(_("%(who)s is already in the room.") % {"who": user}) from None
-        _system_message(room, _("%(who)s joined as %(role)s") % {"who": user, "role": member.get_role_display()})
+        _system_message(room, timeline.JOINED, {"who": user, "role": member.role})
     publish_on_commit(room.id, events.member_changed(member))
     return member
 
@@ -275,7 +270,7 @@ def member_remove(*, room, user, by) -> None:
     member.delete()
     # First, so that the removed person's sockets close before the next event is relayed.
     transaction.on_commit(lambda: access.recheck_room(room.id, user_id=user.pk))
-    _system_message(room, _("%(who)s left the room") % {"who": user})
+    _system_message(room, timeline.LEFT, {"who": user})
     publish_on_commit(room.id, events.member_changed(member, removed=True))
 
 
@@ -335,7 +330,7 @@ def file_upload(*, room, uploaded_by, uploaded) -> RoomFile:
             saved.append(room_file.thumbnail.name)
         with transaction.atomic():
             room_file.save(force_insert=True)
-            _system_message(room, _("%(name)s uploaded by %(who)s") % {"name": display_name, "who": uploaded_by})
+            _system_message(room, timeline.UPLOADED, {"name": display_name, "who": uploaded_by})
             publish_on_commit(room.id, events.file_added(room_file))
     except BaseException:
         for name in saved:

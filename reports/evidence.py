@@ -52,12 +52,16 @@ def _clean_row(row, known: set[int]):
     if not isinstance(row, dict):
         return row
     row = dict(row)
+    cites = "evidence" in row
     found = _ids(row.get("evidence", []))
     for field, text in row.items():
-        if field != "evidence" and isinstance(text, str):
+        if field != "evidence" and isinstance(text, str) and CITATION.search(text):
+            cites = True
             found += [int(i) for i in CITATION.findall(text) if int(i) not in found]
             row[field] = CITATION.sub("", text).strip()
-    row["evidence"] = [i for i in found if i in known]
+    if cites:
+        # Only rows that cite get the list (a writer that cites nothing writes plain rows).
+        row["evidence"] = [i for i in found if i in known]
     return row
 
 

@@ -12,8 +12,9 @@ import logging
 from datetime import timedelta
 
 from django.conf import settings
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _
 
+from incidents import timeline
 from incidents.services import room_note
 from incidents.timing import minutes_between
 from reports.models import Report, ReportKind, ReportStatus
@@ -23,6 +24,17 @@ logger = logging.getLogger(__name__)
 
 GENERATED, TOO_SHORT, ALREADY_EXISTS = "generated", "too_short", "already_exists"
 
+# The decision's timeline lines, rendered in each reader's language (incidents.timeline).
+LINE_EXISTS = timeline.line(
+    "postmortem.exists", _("No new postmortem: this incident already has one (it now lasted %(minutes)s)"),
+    minutes=timeline.MINUTES)
+LINE_TOO_SHORT = timeline.line(
+    "postmortem.too_short", _("No postmortem: incident lasted %(minutes)s, under the %(threshold)d min threshold"),
+    minutes=timeline.MINUTES)
+LINE_GENERATED = timeline.line(
+    "postmortem.generated", _("Postmortem generated automatically (incident lasted %(minutes)s)"),
+    minutes=timeline.MINUTES)
+
 
 def postmortem_decide(*, room, resolved_by) -> tuple[str, Report | None]:
     """Request a postmortem for ``room`` if it lasted long enough and has none; note the decision."""
@@ -31,15 +43,13 @@ def postmortem_decide(*, room, resolved_by) -> tuple[str, Report | None]:
     threshold = settings.POSTMORTEM_MIN_MINUTES
     existing = Report.objects.filter(room=room, kind=ReportKind.POSTMORTEM).exclude(status=ReportStatus.FAILED).first()
     if existing is not None:
-        room_note(room=room, body=_("No new postmortem: this incident already has one (it now lasted %(minutes)d min)")
-              % {"minutes": minutes})
+        room_note(room=room, event=LINE_EXISTS, params={"minutes": minutes})
         return ALREADY_EXISTS, existing
     if lasted <= timedelta(minutes=threshold):
-        room_note(room=room, body=_("No postmortem: incident lasted %(minutes)d min, under the %(threshold)d min threshold")
-              % {"minutes": minutes, "threshold": threshold})
+        room_note(room=room, event=LINE_TOO_SHORT, params={"minutes": minutes, "threshold": threshold})
         return TOO_SHORT, None
     report, _created = report_request(room=room, requested_by=resolved_by, kind=ReportKind.POSTMORTEM)
-    room_note(room=room, body=_("Postmortem generated automatically (incident lasted %(minutes)d min)") % {"minutes": minutes})
+    room_note(room=room, event=LINE_GENERATED, params={"minutes": minutes})
     return GENERATED, report
 
 

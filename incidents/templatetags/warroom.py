@@ -4,6 +4,7 @@ from django import template
 from django.utils.html import format_html
 from django.utils.timezone import localtime
 
+from incidents import timeline
 from incidents.timing import human_duration
 
 register = template.Library()
@@ -30,3 +31,9 @@ def page_strings(name):
     from incidents.page_strings import PAGES
 
     return PAGES[name]
+
+
+@register.filter
+def line_text(message) -> str:
+    """A timeline message as the reader reads it: a system line in the page's language, a person's own words."""
+    return timeline.text_of(message)

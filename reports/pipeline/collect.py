@@ -14,6 +14,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 
+from incidents import timeline
 from incidents.models import MessageKind, RoomFile
 from incidents.selectors import room_action_items, room_members, room_timeline
 from reports.prompts import in_language
@@ -41,7 +42,7 @@ SYSTEM_SENDER = "system"
 
 def _line(message) -> MessageLine:
     sender = message.sender.label if message.sender_id else ""
-    return MessageLine(time=message.created_at, sender=sender, kind=message.kind, body=message.body, id=message.id)
+    return MessageLine(time=message.created_at, sender=sender, kind=message.kind, body=timeline.text_of(message), id=message.id)
 
 
 def _members(room) -> list[MemberInfo]:
@@ -115,22 +116,23 @@ def _action_items(room) -> list[ActionItemInfo]:
 def collect_room(room, *, max_messages: int, language: str = "zh-hant") -> RoomSnapshot:
     """Read the room once into a snapshot. Raises :class:`EmptyRoom` when there are no messages.
 
-    Role and status labels are in ``language``, the report's: the page language of whoever
-    runs the pipeline (a worker, a terminal) must not decide what the report says.
+    Role and status labels and the timeline's system lines are in ``language``, the report's:
+    the page language of whoever runs the pipeline (a worker, a terminal) must not decide
+    what the report says.
     """
-    timeline = room_timeline(room=room)
-    total = timeline.count()
+    messages = room_timeline(room=room)
+    total = messages.count()
     if total == 0:
         raise EmptyRoom("The room has no messages, so there is nothing to write a report from.")
     older_count = max(total - max_messages, 0)
-    condensed = _condense(timeline[:older_count].iterator(chunk_size=OLDER_CHUNK), older_count) if older_count \
-        else None
+    with in_language(language):
+        condensed = _condense(messages[:older_count].iterator(chunk_size=OLDER_CHUNK), older_count) \
+            if older_count else None
+        recent = [_line(message) for message in messages[older_count:]]
+        members, room_info = _members(room), _room_info(room)
     counts: dict[str, int] = dict(condensed.by_sender) if condensed else {}
-    recent = [_line(message) for message in timeline[older_count:]]
     for line in recent:
         _count(counts, line)
-    with in_language(language):
-        members, room_info = _members(room), _room_info(room)
     for member in members:
         member.message_count = counts.get(member.name, 0)
     return RoomSnapshot(

@@ -10,6 +10,7 @@ missing, corrupt or unsupported becomes a short note, never a failed report.
 from __future__ import annotations
 
 import copy
+import functools
 import io
 import logging
 import re
@@ -327,6 +328,12 @@ class DocxBuilder:
         return buffer.getvalue()
 
 
+# A report's images are the same in every version of it: an edit rebuilds the document
+# without decoding, resizing and re-encoding them again (up to this many per process).
+PREPARED_IMAGES_CACHED = 64
+
+
+@functools.lru_cache(maxsize=PREPARED_IMAGES_CACHED)
 def prepare_image(data: bytes) -> tuple[bytes, float]:
     """PNG bytes scaled to at most 15 cm at 150 dpi, and the width to show it at (cm).
 

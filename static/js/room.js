@@ -29,7 +29,10 @@
       dateTime: message.created_at, title: message.created_at, text: W.formatTime(message.created_at, config.timeZone, true),
     }));
     const who = message.sender ? W.el("span", { class: "who", text: message.sender.name, title: message.sender.name }) : null;
-    const body = W.el("span", { class: "body", text: message.body });
+    // A system line comes in every site language; show the page's own.
+    const lang = (document.documentElement.lang || "").toLowerCase();
+    const text = (message.texts && (message.texts[lang] || message.texts[lang.split("-")[0]])) || message.body;
+    const body = W.el("span", { class: "body", text });
     const item = W.el("li", { class: "msg kind-" + message.kind, "data-id": message.id, "data-created": message.created_at }, when, who, body);
     timeline.append(item);
     foldLong(item);

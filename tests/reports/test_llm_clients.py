@@ -4,6 +4,7 @@ import json
 import time
 
 import pytest
+from django.utils import translation
 
 from reports.llm import LLMAuthError, LLMBadRequest, LLMRequest, LLMRetryableError, LLMTimeout, complete_with_retries
 from reports.llm.dify import DifyClient
@@ -59,7 +60,10 @@ def test_dify_401_fails_at_once_without_retries():
             complete_with_retries(dify(server), REQUEST, max_retries=3, backoff_base=0.01)
     assert len(server.requests) == 1
     assert caught.value.status == 401 and "Access token is invalid" in str(caught.value)
-    assert str(caught.value.user_message) == "AI 服務拒絕了存取憑證。"
+    with translation.override("zh-hant"):
+        assert str(caught.value.user_message) == "AI 服務拒絕了存取憑證。"
+    with translation.override("en"):
+        assert str(caught.value.user_message) == "The AI service rejected the credentials."
 
 
 def test_dify_400_fails_without_retries():

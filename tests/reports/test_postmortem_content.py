@@ -78,7 +78,8 @@ def test_an_offline_postmortem_has_its_own_sections_headings_and_action_item_tab
     document = stored_docx(report)
     assert headings(document) == PM_ZH + ["附件與截圖"]  # the room's action items are the postmortem's own section
     assert table_with_header(document, ["行動", "負責人", "期限"]) == [["新增連線池告警", "王小明 Member Wang", "2026-12-01"]]
-    assert table_with_header(document, ["時間", "事件"])
+    # The offline writer cites the message of every timeline row: a source column follows.
+    assert table_with_header(document, ["時間", "事件", "來源"])
     text = all_text(document)
     assert "未使用 AI" in text
     # The root cause is not made up: it says so and quotes what hints at it.

@@ -185,7 +185,7 @@ def test_the_diff_is_character_level_for_prose_and_by_rows_for_tables(api, repor
     summary = body["sections"]["summary"]
     assert summary["status"] == "changed"
     assert {"op": "insert", "text": "根因已確認。"} in summary["diff"]
-    assert body["sections"]["timeline"]["added"] == [{"time": "10:00", "event": "新增的時間點", "evidence": []}]
+    assert body["sections"]["timeline"]["added"] == [{"time": "10:00", "event": "新增的時間點"}]
     assert body["sections"]["timeline"]["removed"]
     assert body["sections"]["final_resolution"] == {"status": "unchanged"}
     assert api.get(url("report-diff", report) + "?from=1&to=9").status_code == 400
