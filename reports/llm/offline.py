@@ -9,6 +9,7 @@ it states facts from the room and leaves judgement (the root cause) to people.
 from __future__ import annotations
 
 import json
+import re
 
 from django.conf import settings
 from django.utils.translation import gettext as _
@@ -173,8 +174,28 @@ def _impact(snapshot: RoomSnapshot):
     return "\n".join([_no_ai(), impact, *_description(room), scope])
 
 
+# A line in which the room states the root cause: "Root cause: …", "根因：…", "根本原因：…", "RCA: …".
+STATED_CAUSE = re.compile(r"^\s*(?:root\s*cause|rca|根本原因|根因)\s*[:：]\s*(.+)$", re.IGNORECASE)
+
+
+def stated_root_cause(snapshot: RoomSnapshot):
+    """The last message line that states the root cause, with its message (None when no one stated it)."""
+    for message in reversed(_talk(snapshot)):
+        for text in message.body.splitlines():
+            match = STATED_CAUSE.match(text)
+            if match:
+                return match.group(1).strip(), message
+    return None
+
+
 def _root_cause(snapshot: RoomSnapshot):
     room, talk = snapshot.room, _talk(snapshot)
+    stated = stated_root_cause(snapshot)
+    if stated is not None:
+        cause, message = stated
+        return "\n".join([_no_ai(), _("As stated in the room by %(who)s at %(time)s: %(cause)s") % {
+            "who": message.sender or pgettext("offline writer", "system"), "time": local(message.time),
+            "cause": cause}])
     parts = [_("The root cause cannot be determined from the room's data alone; the owner should confirm and add "
                "it. What the data offers as hints:")]
     if room.resolution_summary:
@@ -243,17 +264,16 @@ def _observations(snapshot: RoomSnapshot) -> tuple[list[str], list[str]]:
     badly: list[str] = []
     _first_response(snapshot, well, badly)
     speakers = sum(1 for member in snapshot.members if member.message_count)
-    if speakers >= 2:
+    if speakers >= 2 and speakers == len(snapshot.members):
+        well.append(_("Every member of the room (%(count)s) took part in the discussion.") % {"count": speakers})
+    elif speakers >= 2:
         well.append(_("%(count)s members took part in the discussion (of %(members)s in the room).") % {
             "count": speakers, "members": len(snapshot.members)})
     elif speakers == 1:
         badly.append(_("Only one member posted in the room; the work rested on one person."))
+    # How long it lasted is the impact's business (and why there is a postmortem), not an improvement.
     end = room.resolved_at or snapshot.collected_at
-    threshold = settings.POSTMORTEM_MIN_MINUTES
-    if (end - room.created_at).total_seconds() > threshold * 60:
-        badly.append(_("The incident lasted %(duration)s, over the %(threshold)s min postmortem threshold.") % {
-            "duration": _duration(snapshot), "threshold": threshold})
-    elif room.resolved_at:
+    if room.resolved_at and (end - room.created_at).total_seconds() <= settings.POSTMORTEM_MIN_MINUTES * 60:
         well.append(_("The incident was resolved within %(duration)s.") % {"duration": _duration(snapshot)})
     if room.resolution_summary:
         well.append(_("A resolution summary was recorded at resolve."))

@@ -6,7 +6,7 @@ from datetime import date, timedelta
 
 import pytest
 from django.core.files.storage import default_storage
-from django.utils import timezone
+from django.utils import timezone, translation
 from docx import Document
 
 from incidents.services import action_item_create, room_resolve
@@ -84,7 +84,7 @@ def test_an_offline_postmortem_has_its_own_sections_headings_and_action_item_tab
     assert "未使用 AI" in text
     # The root cause is not made up: it says so and quotes what hints at it.
     assert "無法僅從事件室資料判定根本原因" in text and "重新啟動連線池並調整逾時設定" in text
-    assert "位成員參與討論" in text and "1 個附件" in text
+    assert "事件室所有成員（2 位）都參與了討論。" in text and "1 個附件" in text
     # Progress is told with the postmortem's titles.
     steps = [p["step"] for _, event, p in published if event == "report.progress"]
     assert "影響" in steps and "改善行動項目" in steps and "事件摘要" not in steps
@@ -220,3 +220,23 @@ def test_postmortem_action_items_are_validated_with_their_own_fields():
         ["action_items", "timeline"], POSTMORTEM_LIST_SECTIONS)
     assert valid == {"timeline": [{"time": "1", "event": "x"}]}
     assert problems == ["'action_items[0]' lacks owner"]
+
+
+def test_the_offline_postmortem_uses_a_stated_root_cause_and_says_nothing_twice(incident, commander, member,
+                                                                                  settings):
+    from reports.llm.offline import write_offline
+    from reports.pipeline.collect import collect_room
+
+    settings.POSTMORTEM_MIN_MINUTES = 10
+    factories.add_messages(incident, member, 1, start=incident.created_at + timedelta(minutes=30),
+                           body="根因：DNS resolver 設定錯誤，指向已下線的伺服器")
+    snapshot = collect_room(incident, max_messages=200, language="zh-hant")
+    with translation.override("zh-hant"):
+        written = write_offline(snapshot, "zh-hant", ["root_cause", "went_well", "went_badly"])
+    assert "DNS resolver 設定錯誤，指向已下線的伺服器" in written["root_cause"]
+    assert "無法" not in written["root_cause"].split("\n", 2)[-1]
+    # Lasting past the postmortem threshold is why there is a postmortem, not something to improve.
+    assert "門檻" not in written["went_badly"]
+    # Every member spoke: said once, not "2 members took part (the room has 2 members)".
+    assert "事件室所有成員（2 位）都參與了討論。" in written["went_well"]
+    assert "參與了討論（" not in written["went_well"]
