@@ -305,3 +305,30 @@ def test_every_member_sees_the_notes_being_written(open_page, stack):
     assert watcher.is_hidden("#notes-error"), watcher.inner_text("#notes-error")
     assert "印表機佇列卡住" in watcher.inner_text("#notes-text")
     assert watcher.is_hidden("#notes-skeleton")
+
+
+def test_the_english_ui_shows_english_system_lines_live_and_after_reload(open_page, stack):
+    commander, room = busy_room()
+    newcomer = make_user(display_name="新成員 Newcomer Lee")
+    page = open_page("desk", locale="en-US")
+    log_in(page, stack["url"], commander.username)
+    page.select_option("select[name=language]", "en")
+    page.wait_for_load_state()
+    page.goto(f"{stack['url']}/rooms/{room.id}/")
+    page.wait_for_selector("#live-state.live")
+    # A line written while the page is open (the commander adds a member over the API) arrives live
+    # in the page's language ...
+    csrf = next(c["value"] for c in page.context.cookies() if c["name"] == "csrftoken")
+    added = page.request.post(f"{stack['url']}/api/rooms/{room.id}/members/",
+                              data={"user": newcomer.id, "role": "observer"},
+                              headers={"X-CSRFToken": csrf, "Referer": stack["url"] + "/"})
+    assert added.status == 201, added.text()
+    line = page.locator("#timeline li.msg.kind-system", has_text="Newcomer Lee")
+    expect(line).to_contain_text("joined as Observer")
+    # ... and reads the same after a reload; the Chinese stored text is not shown.
+    page.reload()
+    expect(page.locator("#timeline li.msg.kind-system", has_text="Newcomer Lee")).to_contain_text("joined as Observer")
+    assert "身分加入" not in page.inner_text("#timeline")
+    # The report language menu starts at the page's language.
+    assert page.input_value("#report-language") == "en"
+    shot(page, "30-english-system-lines")
