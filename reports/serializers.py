@@ -34,6 +34,7 @@ class ReportListSerializer(serializers.ModelSerializer):
     duration_seconds = serializers.SerializerMethodField()
     ledger_label = serializers.SerializerMethodField(help_text='"AI · 1,234 tokens · NT$0.42"; empty without AI.')
     review_url = serializers.SerializerMethodField()
+    cost_label = serializers.SerializerMethodField()
 
     class Meta:
         model = Report
@@ -41,11 +42,16 @@ class ReportListSerializer(serializers.ModelSerializer):
             "id", "kind", "language", "title", "status", "stage", "step", "percent", "error_message", "provider",
             "prompt_tokens", "completion_tokens", "document_size", "duration_seconds",
             "requested_by", "created_at", "started_at", "completed_at", "url", "download_url",
-            "version", "state", "ledger", "ledger_label", "review_url",
+            "version", "state", "ledger", "ledger_label", "cost_label", "review_url",
         ]
 
     def get_ledger_label(self, report) -> str:
         return ledger.label(report.ledger)
+
+    def get_cost_label(self, report) -> str:
+        """What the AI cost for this report ("US$0.02"); empty when unpriced or written offline."""
+        entry = report.ledger or {}
+        return ledger.money(entry.get("cost"), entry.get("currency", ""))
 
     def get_review_url(self, report) -> str | None:
         """The page where people edit, compare and sign the report off (completed room reports)."""

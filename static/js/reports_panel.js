@@ -17,8 +17,9 @@
     if (!rows.length) { list.replaceChildren(W.el("li", { class: "empty", text: t.noReports })); }
     else list.replaceChildren(...rows.map((r) => {
       const meta = [t[r.kind] || r.kind, r.version ? t.version + " " + r.version + (r.state === "final" ? " · " + t.final : "") : "",
-        r.ledger_label || providerLabel(r.provider),
-        !r.ledger_label && r.prompt_tokens + r.completion_tokens ? (r.prompt_tokens + r.completion_tokens) + " " + t.tokens : "",
+        providerLabel(r.provider),
+        r.prompt_tokens + r.completion_tokens ? (r.prompt_tokens + r.completion_tokens).toLocaleString() + " " + t.tokens : "",
+        r.cost_label || "",
         r.duration_seconds !== null ? r.duration_seconds + " " + t.seconds : "", kb(r.document_size)].filter(Boolean).join(" · ");
       const actions = W.el("span", { class: "report-actions" },
         r.download_url ? W.el("a", { class: "button", href: r.download_url, text: t.download }) : null,
