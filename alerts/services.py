@@ -433,7 +433,7 @@ def alert_acknowledge(*, alert: Alert, by) -> Alert:
     room = alert.room
     if room is None or not room_services.can_contribute(room=room, user=by):
         raise PermissionDenied(_("Observers can read the room but not acknowledge its alerts."))
-    alert = Alert.objects.select_for_update().select_related("source", "acknowledged_by").get(pk=alert.pk)
+    alert = Alert.objects.select_for_update(of=("self",)).select_related("source", "acknowledged_by").get(pk=alert.pk)
     if alert.acknowledged_at is not None:
         return alert
     alert.acknowledged_by, alert.acknowledged_at = by, timezone.now()
