@@ -428,7 +428,7 @@ def _auto_resolve(group_id: int, now) -> int:
 
 
 @transaction.atomic
-def alert_acknowledge(*, alert: Alert, by) -> Alert:
+def alert_acknowledge(*, alert: Alert, by, now=None) -> Alert:
     """``by`` takes the alert: recorded once with who and when (MTTA), written to the timeline."""
     room = alert.room
     if room is None or not room_services.can_contribute(room=room, user=by):
@@ -436,7 +436,7 @@ def alert_acknowledge(*, alert: Alert, by) -> Alert:
     alert = Alert.objects.select_for_update(of=("self",)).select_related("source", "acknowledged_by").get(pk=alert.pk)
     if alert.acknowledged_at is not None:
         return alert
-    alert.acknowledged_by, alert.acknowledged_at = by, timezone.now()
+    alert.acknowledged_by, alert.acknowledged_at = by, now or timezone.now()
     alert.save(update_fields=["acknowledged_by", "acknowledged_at"])
     if room.status == RoomStatus.ACTIVE:
         room_services.room_note(room=room, body=_("%(who)s acknowledged the alert %(title)s") % {"who": by, "title": alert.title})
