@@ -17,7 +17,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -161,11 +161,57 @@ def alerts_ingest(*, source: AlertSource, incoming: list[Incoming], now=None) ->
     """Store one delivery: new alerts, repeats, resolutions; rooms opened or joined; one delivery row."""
     now = now or timezone.now()
     result = IngestResult(received=len(incoming))
+    with transaction.atomic():
+        if not _all_repeats(source, incoming, now, result):
+            _ingest_locked(source, incoming, now, result)
+        AlertDelivery.objects.create(
+            source=source, received_at=now, alert_count=result.received, new_count=result.new,
+            duplicate_count=result.duplicates,
+        )
+    return result
+
+
+class _NotOnlyRepeats(Exception):
+    pass
+
+
+def _all_repeats(source, incoming: list[Incoming], now, result: IngestResult) -> bool:
+    """A delivery of firing alerts that all fire already: counted with conditional UPDATEs, no group lock.
+
+    Most deliveries of a storm are such repeats; taking the group lock for them would make a
+    whole group's deliveries wait on each other. Rows are updated in the locked path's order
+    (group key, fingerprint), so the two paths cannot deadlock; a row a concurrent resolution
+    holds is checked again after it. If any alert is not a firing repeat, the savepoint is
+    rolled back (its row locks with it) and the whole delivery takes the locked path.
+    """
+    if not incoming or any(item.status != AlertStatus.FIRING for item in incoming):
+        return False
+    ordered = sorted(incoming, key=lambda item: (group_key_for(source, item.labels, item.fingerprint), item.fingerprint))
+    try:
+        with transaction.atomic():
+            for item in ordered:
+                updated = Alert.objects.filter(
+                    source=source, fingerprint=item.fingerprint, status=AlertStatus.FIRING
+                ).update(occurrences=F("occurrences") + 1, last_seen=now)
+                if not updated:
+                    raise _NotOnlyRepeats
+    except _NotOnlyRepeats:
+        return False
+    result.duplicates += len(ordered)
+    fingerprints = {item.fingerprint for item in ordered}
+    for alert in Alert.objects.select_related("source", "acknowledged_by").filter(source=source, fingerprint__in=fingerprints):
+        if alert.room_id:
+            result.room(alert.room_id)
+            publish_on_commit(alert.room_id, events.alert_changed(alert))
+    return True
+
+
+def _ingest_locked(source, incoming: list[Incoming], now, result: IngestResult) -> None:
     keyed = sorted(
         ((group_key_for(source, item.labels, item.fingerprint), item) for item in incoming),
         key=lambda pair: (pair[0], pair[1].fingerprint),
     )
-    with transaction.atomic():
+    if keyed:
         # Locks in one order, so two deliveries of the same groups cannot wait on each other.
         for key in sorted({key for key, _item in keyed}):
             _lock_group(source.id, key)
@@ -175,11 +221,6 @@ def alerts_ingest(*, source: AlertSource, incoming: list[Incoming], now=None) ->
         )
         for key, item in keyed:
             _ingest_one(context, key, item)
-        AlertDelivery.objects.create(
-            source=source, received_at=now, alert_count=result.received, new_count=result.new,
-            duplicate_count=result.duplicates,
-        )
-    return result
 
 
 def _ingest_one(context: _Context, group_key: str, item: Incoming) -> None:
@@ -250,8 +291,6 @@ def _repeat(context: _Context, alert: Alert) -> None:
     Alert.objects.filter(pk=alert.pk).update(occurrences=F("occurrences") + 1, last_seen=context.now)
     alert.occurrences += 1
     alert.last_seen = context.now
-    if alert.room_id:
-        AlertGroup.objects.filter(room_id=alert.room_id, last_alert_at__lt=context.now).update(last_alert_at=context.now)
     _announce(context, alert)
 
 
@@ -296,10 +335,14 @@ def _place(context: _Context, alert: Alert) -> None:
         alert.save(update_fields=["room", "attachment"])
         return
     window_start = now - timedelta(minutes=source.group_window_minutes)
+    # The group's last alert: the last one placed in it, or a repeat of one of its alerts since.
+    recent = Q(last_alert_at__gte=window_start) | Exists(
+        Alert.objects.filter(room=OuterRef("room"), last_seen__gte=window_start).exclude(pk=alert.pk)
+    )
     group = (
-        AlertGroup.objects.select_for_update()
+        AlertGroup.objects.select_for_update(of=("self",))
         .select_related("room")
-        .filter(source=source, group_key=alert.group_key, room__status=RoomStatus.ACTIVE, last_alert_at__gte=window_start)
+        .filter(recent, source=source, group_key=alert.group_key, room__status=RoomStatus.ACTIVE)
         .order_by("-last_alert_at")
         .first()
     )

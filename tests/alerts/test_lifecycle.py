@@ -45,6 +45,23 @@ def test_an_alert_after_the_window_opens_a_new_room(ingest):
     assert set(Alert.objects.values_list("attachment", flat=True)) == {Attachment.OPENED}
 
 
+def test_repeats_keep_the_group_within_its_window(ingest):
+    t0 = timezone.now()
+    ingest(am_alert(fingerprint="f1"), now=t0)
+    ingest(am_alert(fingerprint="f1"), now=t0 + timedelta(minutes=25))
+    ingest(am_alert(fingerprint="f2"), now=t0 + timedelta(minutes=50))
+    assert IncidentRoom.objects.count() == 1
+    assert Alert.objects.get(fingerprint="f2").attachment == Attachment.GROUPED
+
+
+def test_a_delivery_mixing_a_repeat_and_a_new_alert_takes_both(ingest):
+    ingest(am_alert(fingerprint="f1"))
+    result = ingest(am_alert(fingerprint="f1"), am_alert(fingerprint="f2", instance="SW-02"))
+    assert (result.new, result.duplicates) == (1, 1)
+    assert dict(Alert.objects.values_list("fingerprint", "occurrences")) == {"f1": 2, "f2": 1}
+    assert IncidentRoom.objects.count() == 1
+
+
 def test_another_group_opens_its_own_room(ingest):
     ingest(am_alert(fingerprint="f1", service="core-network"))
     ingest(am_alert(fingerprint="f2", service="billing"))
