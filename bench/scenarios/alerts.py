@@ -81,7 +81,7 @@ async def _storm(url, headers):
                     response = await client.post(url, json=body, headers=headers)
                     if response.status_code != 200:
                         failures.append(response.status_code)
-                except httpx.HTTPError as exc:
+                except httpx.HTTPError as exc:  # a transport error: the delivery was not stored
                     failures.append(type(exc).__name__)
                 latencies.append(time.perf_counter() - start)
 
@@ -141,6 +141,7 @@ def run(stack):
             "offered_over_s": STORM_SECONDS,
             "took_s": round(storm_seconds, 1),
             "errors": len(storm_failures),
+            "error_kinds": {str(kind): storm_failures.count(kind) for kind in set(storm_failures)},
             "rooms": AlertGroup.objects.filter(source=storm_source).count(),
             "alerts": Alert.objects.filter(source=storm_source).count(),
             "occurrences": sum(Alert.objects.filter(source=storm_source).values_list("occurrences", flat=True)),
