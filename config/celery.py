@@ -54,7 +54,7 @@ def start_embedded_worker(*, concurrency: int = 4):
 
 
 def _start_reaper_timer():
-    """No beat runs beside the embedded worker, so a timer sends the reaper every interval instead."""
+    """No beat runs beside the embedded worker, so a timer sends the reaper (and the alerts' auto-resolve) instead."""
     global _embedded_reaper
     stop = threading.Event()
 
@@ -62,6 +62,7 @@ def _start_reaper_timer():
         while not stop.wait(settings.REPORT_REAP_INTERVAL_SECONDS):
             try:
                 app.send_task("reports.reap_stuck_reports")
+                app.send_task("alerts.auto_resolve")
             except Exception:  # noqa: BLE001 - the next tick tries again; the worker must keep running
                 logger.exception("Could not send the reaper")
 

@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "csp",
     "accounts",
     "incidents",
+    "alerts",
     "reports",
     "realtime",
 ]
@@ -194,6 +195,8 @@ REPORT_REAP_INTERVAL_SECONDS = 60.0
 CELERY_BEAT_SCHEDULE = {
     # Re-queues or fails reports stuck in a running stage (worker killed, broker lost).
     "reports-reap-stuck": {"task": "reports.reap_stuck_reports", "schedule": REPORT_REAP_INTERVAL_SECONDS},
+    # Resolves rooms whose alerts all cleared ALERT_AUTO_RESOLVE_AFTER ago with nobody acting.
+    "alerts-auto-resolve": {"task": "alerts.auto_resolve", "schedule": env.float("ALERT_AUTO_RESOLVE_INTERVAL_SECONDS", default=60.0)},
 }
 
 # --- Files ------------------------------------------------------------------
@@ -393,6 +396,8 @@ SPECTACULAR_SETTINGS = {
         "StepStatusEnum": "reports.models.StepStatus",
         "ActionItemStatusEnum": "incidents.models.ActionItemStatus",
         "ActionItemSourceEnum": "incidents.models.ActionItem.Source",
+        "AlertStatusEnum": "alerts.models.AlertStatus",
+        "AlertAttachmentEnum": "alerts.models.Attachment",
     },
     # The ticket-notes stream is a plain async view (Server-Sent Events), which the generator
     # does not see: describe it here so that integrators find it in /api/docs/.
@@ -503,3 +508,11 @@ LOGGING = {
         "botocore": {"level": "WARNING"},
     },
 }
+
+# --- Alerts -------------------------------------------------------------------------
+
+# A room opened by alerts resolves itself this many seconds after its last alert
+# resolved, when nobody wrote in it or acknowledged an alert; 0 = never.
+ALERT_AUTO_RESOLVE_AFTER = env.int("ALERT_AUTO_RESOLVE_AFTER", default=300)
+# Largest webhook body a receiver accepts (413 past it).
+ALERT_MAX_BODY_BYTES = env.int("ALERT_MAX_BODY_BYTES", default=1024 * 1024)

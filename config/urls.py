@@ -23,6 +23,7 @@ urlpatterns = [
     path("rooms/", include("incidents.urls")),
     path("reports/", include("reports.urls")),
     path("api/", include("accounts.api_urls")),
+    path("api/", include("alerts.api_urls")),
     path("api/", include("reports.api_urls")),
     path("api/", include("reports.notes_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -25,6 +25,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from alerts.selectors import alert_kpis
 from incidents.models import IncidentRoom, RoomStatus, Severity
 from reports.models import Report, ReportKind, ReportStatus
 
@@ -246,6 +247,11 @@ def trend_source(window: Window) -> dict:
     }
 
 
+def alerts_source(window: Window) -> dict:
+    """Alert intake of the day: received, unique, duplicates, rooms opened, auto-resolved, MTTA (alerts/selectors.py)."""
+    return alert_kpis(start=window.start, end=window.end)
+
+
 # Name -> source. Tests replace one entry to prove the others still come out.
 SOURCES = {
     "rooms": rooms_source,
@@ -257,6 +263,7 @@ SOURCES = {
     "tokens": tokens_source,
     "postmortems": postmortems_source,
     "trend": trend_source,
+    "alerts": alerts_source,
 }
 
 

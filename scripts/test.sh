@@ -9,8 +9,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
 scripts/bootstrap.sh dev
-# The integration tier: a directory, a browser, fonts and LibreOffice to open the reports.
-apt_install slapd ldap-utils chromium fonts-noto-cjk libreoffice-writer-nogui poppler-utils
+# The integration tier: a directory, a browser, fonts, LibreOffice to open the reports, and a real Alertmanager.
+apt_install slapd ldap-utils chromium fonts-noto-cjk libreoffice-writer-nogui poppler-utils prometheus-alertmanager
 
 if [ -z "${TEST_DATABASE_URL:-}" ] || [ -z "${TEST_REDIS_URL:-}" ]; then
   scripts/services.sh up

@@ -41,6 +41,16 @@ def _embedded_defaults(settings, tmp_path):
     celery_app.conf.task_always_eager = False
 
 
+@pytest.fixture(autouse=True)
+def _default_language():
+    """Every test starts and ends in the site's default language. LocaleMiddleware activates a
+    request's language (Accept-Language: en in the login tests) in the test's own thread and
+    nothing deactivates it, so a later test reading a lazy string read it in English."""
+    translation.deactivate()
+    yield
+    translation.deactivate()
+
+
 @pytest.fixture
 def english(settings):
     """English pages, API answers and timeline texts, for tests that compare English wording

@@ -216,8 +216,41 @@ def _reports(builder, figures: dict) -> None:
     )
 
 
+def _percent(rate) -> str:
+    return "—" if rate is None else f"{rate * 100:.0f}%"
+
+
+def _alerts(builder, figures: dict) -> None:
+    alerts = figures.get("alerts")
+    if alerts is None:
+        return  # a day written before Warroom received alerts
+    _metric_table(builder, _("Alerts"), [
+        (_("Alerts"), alerts, lambda a: [
+            [_("Alerts received"), _number(a["received"])],
+            [_("Unique alerts"), _number(a["unique"])],
+            [_("Duplicate deliveries suppressed"), _number(a["duplicates"])],
+            [_("Snoozed (stored without a room)"), _number(a["suppressed"])],
+            [_("Rooms opened from alerts"), _number(a["rooms_opened"])],
+            [_("Alerts grouped into an open room"), _number(a["converged"])],
+            [_("Rooms resolved automatically"), _number(a["auto_resolved"])],
+            [_("Auto-resolve rate"), _percent(a["auto_resolve_rate"])],
+            [_("Rooms handled by a person"), _number(a["handled_by_person"])],
+            [_("MTTA (time to acknowledge)"), _number(a["mtta_minutes"], "min")]]),
+    ])
+    if kpis.unavailable(alerts):
+        return
+    if alerts["categories"]:
+        builder.table([_("Alert category"), _("Alerts")],
+                      [[row["category"] or _("Others"), _number(row["count"])] for row in alerts["categories"]],
+                      TWO_COLUMNS_CM)
+    noisy = [[_("Source: %(name)s") % {"name": row["source"]}, _number(row["count"])] for row in alerts["noisiest_sources"]]
+    noisy += [[row["alertname"] or "—", _number(row["count"])] for row in alerts["noisiest_alertnames"]]
+    if noisy:
+        builder.table([_("Noisiest sources and alerts"), _("Alerts")], noisy, TWO_COLUMNS_CM)
+
+
 def build_daily_docx(content: dict) -> bytes:
-    """The day's .docx in the active language: header, incidents, categories, longest open, reports."""
+    """The day's .docx in the active language: header, incidents, categories, longest open, reports, alerts."""
     figures, day = content["kpis"], content["period"]["date"]
     builder = DocxBuilder(font_east_asia=settings.REPORT_FONT_EAST_ASIA,
                           font_windows=settings.REPORT_FONT_EAST_ASIA_WINDOWS)
@@ -226,5 +259,6 @@ def build_daily_docx(content: dict) -> bytes:
     _categories(builder, figures, day)
     _longest_open(builder, figures)
     _reports(builder, figures)
+    _alerts(builder, figures)
     builder.footer(f"Warroom · {daily_title(date.fromisoformat(day))}")
     return builder.save()
