@@ -236,6 +236,22 @@ def citation_rule() -> str:
     )
 
 
+def _alert_lines(snapshot: RoomSnapshot) -> list[str]:
+    """The room's alerts: what fired, when, how often, and when it cleared."""
+    if not snapshot.alerts:
+        return []
+    lines = ["", _heading(pgettext("room data", "Alerts"))]
+    for alert in snapshot.alerts:
+        labels = ", ".join(f"{k}={v}" for k, v in sorted(alert.labels.items()))
+        cleared = local(alert.resolved_at) if alert.resolved_at else pgettext("room data", "still firing")
+        lines.append(_("- %(title)s (%(severity)s; %(labels)s): first %(first)s, last %(last)s, %(count)s times, "
+                       "cleared %(cleared)s") % {
+            "title": alert.title, "severity": alert.severity.upper(), "labels": labels,
+            "first": local(alert.first_seen), "last": local(alert.last_seen), "count": alert.occurrences,
+            "cleared": cleared})
+    return lines
+
+
 def _file_lines(snapshot: RoomSnapshot) -> list[str]:
     if not snapshot.files:
         return []
@@ -250,8 +266,8 @@ def _file_lines(snapshot: RoomSnapshot) -> list[str]:
 def format_room(snapshot: RoomSnapshot, language: str) -> str:
     """The room data as headed sections of plain text, in the report language's labels."""
     with in_language(language):
-        return "\n".join(_room_lines(snapshot) + _condensed_lines(snapshot) + _timeline_lines(snapshot)
-                         + _file_lines(snapshot))
+        return "\n".join(_room_lines(snapshot) + _condensed_lines(snapshot) + _alert_lines(snapshot)
+                         + _timeline_lines(snapshot) + _file_lines(snapshot))
 
 
 def item_state(status: str) -> str:

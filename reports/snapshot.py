@@ -87,6 +87,20 @@ class ActionItemInfo:
 
 
 @dataclass
+class AlertInfo:
+    """An alert of the room (alerts app): what fired, when, how often, and when it cleared."""
+
+    title: str
+    status: str
+    severity: str
+    labels: dict
+    first_seen: datetime
+    last_seen: datetime
+    occurrences: int
+    resolved_at: datetime | None = None
+
+
+@dataclass
 class RoomSnapshot:
     room: RoomInfo
     members: list[MemberInfo]
@@ -96,6 +110,7 @@ class RoomSnapshot:
     condensed: CondensedHistory | None = None
     collected_at: datetime = field(default_factory=timezone.now)
     action_items: list[ActionItemInfo] = field(default_factory=list)
+    alerts: list[AlertInfo] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return _jsonable(asdict(self))
@@ -119,6 +134,7 @@ class RoomSnapshot:
             ) if condensed else None,
             collected_at=_dt(data["collected_at"]),
             action_items=[ActionItemInfo(**item) for item in data.get("action_items", [])],
+            alerts=[AlertInfo(**_dates(a, "first_seen", "last_seen", "resolved_at")) for a in data.get("alerts", [])],
         )
 
 

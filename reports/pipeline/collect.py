@@ -14,12 +14,14 @@ from __future__ import annotations
 from datetime import timedelta
 
 
+from alerts.selectors import room_alerts
 from incidents import timeline
 from incidents.models import MessageKind, RoomFile
 from incidents.selectors import room_action_items, room_members, room_timeline
 from reports.prompts import in_language
 from reports.snapshot import (
     ActionItemInfo,
+    AlertInfo,
     CondensedHistory,
     EmptyRoom,
     FileInfo,
@@ -113,6 +115,14 @@ def _action_items(room) -> list[ActionItemInfo]:
     ]
 
 
+def _alerts(room) -> list[AlertInfo]:
+    return [
+        AlertInfo(title=a.title, status=a.status, severity=a.severity, labels=a.labels, first_seen=a.first_seen,
+                  last_seen=a.last_seen, occurrences=a.occurrences, resolved_at=a.resolved_at)
+        for a in room_alerts(room=room)
+    ]
+
+
 def collect_room(room, *, max_messages: int, language: str = "zh-hant") -> RoomSnapshot:
     """Read the room once into a snapshot. Raises :class:`EmptyRoom` when there are no messages.
 
@@ -137,5 +147,5 @@ def collect_room(room, *, max_messages: int, language: str = "zh-hant") -> RoomS
         member.message_count = counts.get(member.name, 0)
     return RoomSnapshot(
         room=room_info, members=members, messages=recent, files=_files(room), total_messages=total,
-        condensed=condensed, action_items=_action_items(room),
+        condensed=condensed, action_items=_action_items(room), alerts=_alerts(room),
     )

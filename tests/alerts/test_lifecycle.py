@@ -258,3 +258,20 @@ def test_fifty_identical_concurrent_deliveries_make_one_alert(am_source, setting
     assert statuses == [200] * 50
     alert = Alert.objects.get()
     assert alert.occurrences == 50 and IncidentRoom.objects.count() == 1 and AlertGroup.objects.count() == 1
+
+
+def test_a_report_of_a_room_opened_by_alerts_lists_them(ingest):
+    """The collect stage gives the writer the room's alerts; the document's metadata counts them."""
+    from reports.models import Report
+    from reports.pipeline.assemble import document_model
+    from reports.pipeline.collect import collect_room
+    from reports.prompts import format_room
+
+    ingest(am_alert(fingerprint="f1"))
+    room = Alert.objects.get().room
+    snapshot = collect_room(room, max_messages=200, language="en")
+    assert [a.title for a in snapshot.alerts] == [Alert.objects.get().title]
+    assert "## Alerts" in format_room(snapshot, "en") and "still firing" in format_room(snapshot, "en")
+    report = Report(room=room, language="en", kind="incident")
+    metadata = dict(document_model(report, snapshot).metadata)
+    assert metadata["Alerts"] == "1 alerts (1 deliveries), 1 still firing"
