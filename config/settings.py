@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "channels",
     "accounts",
     "incidents",
+    "knowledge",
     "reports",
     "realtime",
 ]
@@ -326,6 +327,7 @@ REST_FRAMEWORK = {
         "user": env("API_THROTTLE_USER", default="1200/min"),
         "report_generate": env("API_THROTTLE_REPORT_GENERATE", default="10/min"),
         "notes_stream": env("API_THROTTLE_NOTES_STREAM", default="20/min"),
+        "knowledge_search": env("API_THROTTLE_KNOWLEDGE_SEARCH", default="120/min"),
     },
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
@@ -350,6 +352,9 @@ SPECTACULAR_SETTINGS = {
         "StepStatusEnum": "reports.models.StepStatus",
         "ActionItemStatusEnum": "incidents.models.ActionItemStatus",
         "ActionItemSourceEnum": "incidents.models.ActionItem.Source",
+        "KnowledgeDocumentKindEnum": "knowledge.models.DocumentKind",
+        "KnowledgeDocumentStatusEnum": "knowledge.models.DocumentStatus",
+        "KnowledgeDocumentFormatEnum": "knowledge.models.DocumentFormat",
     },
 }
 
@@ -376,6 +381,21 @@ REPORT_FONT_EAST_ASIA = env("REPORT_FONT_EAST_ASIA", default="Noto Sans CJK TC")
 REPORT_FONT_EAST_ASIA_WINDOWS = env("REPORT_FONT_EAST_ASIA_WINDOWS", default="微軟正黑體")
 REPORT_STUCK_AFTER_SECONDS = env.int("REPORT_STUCK_AFTER_SECONDS", default=900)
 POSTMORTEM_MIN_MINUTES = env.int("POSTMORTEM_MIN_MINUTES", default=10)
+
+# --- Knowledge (docs/knowledge.md) ------------------------------------------------
+
+KNOWLEDGE_MAX_FILE_BYTES = env.int("KNOWLEDGE_MAX_FILE_BYTES", default=20 * 1024 * 1024)
+# Tries of a parse after a transient failure (storage or embeddings unreachable), and the first pause.
+KNOWLEDGE_PARSE_MAX_RETRIES = env.int("KNOWLEDGE_PARSE_MAX_RETRIES", default=3)
+KNOWLEDGE_PARSE_RETRY_BACKOFF_SECONDS = env.float("KNOWLEDGE_PARSE_RETRY_BACKOFF_SECONDS", default=10)
+# Semantic search is on when an OpenAI-compatible /v1/embeddings server and a model are named.
+EMBEDDINGS_BASE_URL = env("EMBEDDINGS_BASE_URL", default="").rstrip("/")
+EMBEDDINGS_API_KEY = env("EMBEDDINGS_API_KEY", default="")
+EMBEDDINGS_MODEL = env("EMBEDDINGS_MODEL", default="")
+EMBEDDINGS_BATCH_SIZE = env.int("EMBEDDINGS_BATCH_SIZE", default=64)
+EMBEDDINGS_TIMEOUT_SECONDS = env.float("EMBEDDINGS_TIMEOUT_SECONDS", default=30)
+EMBEDDINGS_MAX_RETRIES = env.int("EMBEDDINGS_MAX_RETRIES", default=2)
+EMBEDDINGS_RETRY_BACKOFF_SECONDS = env.float("EMBEDDINGS_RETRY_BACKOFF_SECONDS", default=1.0)
 
 # --- Daily report and delivery ---------------------------------------------------
 

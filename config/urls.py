@@ -15,6 +15,7 @@ urlpatterns = [
     path("api/", include("accounts.api_urls")),
     path("api/", include("reports.api_urls")),
     path("api/", include("reports.notes_urls")),
+    path("api/", include("knowledge.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/", include("incidents.api_urls")),

@@ -1,0 +1,13 @@
+from django.urls import path
+
+from knowledge import api
+
+app_name = "knowledge-api"
+
+urlpatterns = [
+    path("knowledge/documents/", api.DocumentListView.as_view(), name="document-list"),
+    path("knowledge/documents/<int:document_id>/", api.DocumentDetailView.as_view(), name="document-detail"),
+    path("knowledge/documents/<int:document_id>/reparse", api.DocumentReparseView.as_view(), name="document-reparse"),
+    path("knowledge/search", api.SearchView.as_view(), name="search"),
+    path("rooms/<uuid:room_id>/related", api.RoomRelatedView.as_view(), name="room-related"),
+]
