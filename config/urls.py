@@ -12,6 +12,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("rooms/", include("incidents.urls")),
     path("reports/", include("reports.urls")),
+    path("knowledge/", include("knowledge.urls")),
     path("api/", include("accounts.api_urls")),
     path("api/", include("reports.api_urls")),
     path("api/", include("reports.notes_urls")),

@@ -2,6 +2,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from knowledge import embeddings, services
+from realtime.events import CATALOGUE, Event
 from tests.fakes.embeddings_server import FakeEmbeddingsServer
 
 
@@ -36,3 +37,16 @@ def upload(operator, django_capture_on_commit_callbacks):
         return document
 
     return do
+
+
+@pytest.fixture
+def published_events(monkeypatch):
+    """Every live event sent, as (room_id, type, payload), after commit; each must be in the catalogue."""
+    sent = []
+
+    def record(room_id, built):
+        assert isinstance(built, Event) and built.type in CATALOGUE, built
+        sent.append((str(room_id), built.type, built.payload))
+
+    monkeypatch.setattr("realtime.events.publish", record)
+    return sent
