@@ -328,6 +328,7 @@ REST_FRAMEWORK = {
         "report_generate": env("API_THROTTLE_REPORT_GENERATE", default="10/min"),
         "notes_stream": env("API_THROTTLE_NOTES_STREAM", default="20/min"),
         "knowledge_search": env("API_THROTTLE_KNOWLEDGE_SEARCH", default="120/min"),
+        "assistant_ask": env("API_THROTTLE_ASSISTANT_ASK", default="10/min"),
     },
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
@@ -396,6 +397,9 @@ EMBEDDINGS_BATCH_SIZE = env.int("EMBEDDINGS_BATCH_SIZE", default=64)
 EMBEDDINGS_TIMEOUT_SECONDS = env.float("EMBEDDINGS_TIMEOUT_SECONDS", default=30)
 EMBEDDINGS_MAX_RETRIES = env.int("EMBEDDINGS_MAX_RETRIES", default=2)
 EMBEDDINGS_RETRY_BACKOFF_SECONDS = env.float("EMBEDDINGS_RETRY_BACKOFF_SECONDS", default=1.0)
+# Feedback on report versions and notes: target -> dotted path of a function (user, target_id) that
+# returns an object with ``room`` and ``prompt_version``, or None; reports provide them (knowledge never imports reports).
+KNOWLEDGE_FEEDBACK_RESOLVERS: dict[str, str] = {}
 
 # --- Daily report and delivery ---------------------------------------------------
 

@@ -3,7 +3,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from knowledge import services
-from knowledge.models import KnowledgeChunk, KnowledgeDocument
+from knowledge.models import AssistantQuestion, Feedback, KnowledgeChunk, KnowledgeDocument
 
 
 class KnowledgeChunkInline(admin.TabularInline):
@@ -58,6 +58,28 @@ class KnowledgeChunkAdmin(admin.ModelAdmin):
     raw_id_fields = ["document"]
     readonly_fields = ["document", "ordinal", "heading", "text", "search_text"]
     exclude = ["embedding"]
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(AssistantQuestion)
+class AssistantQuestionAdmin(admin.ModelAdmin):
+    list_display = ["question", "room", "asked_by", "status", "provider", "prompt_version", "created_at"]
+    list_filter = ["status", "provider", "prompt_version"]
+    search_fields = ["question", "answer"]
+    readonly_fields = [f.name for f in AssistantQuestion._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(Feedback)
+class FeedbackAdmin(admin.ModelAdmin):
+    list_display = ["target", "target_id", "rating", "user", "prompt_version", "created_at"]
+    list_filter = ["target", "rating", "prompt_version"]
+    search_fields = ["comment", "target_id"]
+    readonly_fields = [f.name for f in Feedback._meta.fields]
 
     def has_add_permission(self, request):
         return False

@@ -14,3 +14,16 @@ def knowledge_progress(document: KnowledgeDocument) -> dict:
         "chunk_count": document.chunk_count,
         "error_message": document.error_message,
     }
+
+
+@event("assistant.delta", "A piece of the room assistant's answer being written (sent to the asker only).")
+def assistant_delta(question, delta: str) -> dict:
+    return {"question_id": question.id, "delta": delta}
+
+
+@event("assistant.done", "The room assistant answered (sent to the asker only).")
+def assistant_done(question) -> dict:
+    return {
+        "question_id": question.id, "status": question.status, "answer": question.answer,
+        "citations": question.citations, "provider": question.provider, "error_message": question.error_message,
+    }

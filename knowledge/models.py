@@ -109,3 +109,77 @@ class KnowledgeChunk(models.Model):
 
     def __str__(self):
         return f"{self.document_id}#{self.ordinal} {self.heading}"[:100]
+
+
+class QuestionStatus(models.TextChoices):
+    PENDING = "pending", _("Waiting")
+    ANSWERING = "answering", _("Answering")
+    ANSWERED = "answered", _("Answered")
+    FAILED = "failed", _("Failed")
+
+
+class AssistantQuestion(models.Model):
+    """A question a member asked the room assistant, and its answer with citations.
+
+    The conversation of one person in one room is their questions in that room, in order.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    room = models.ForeignKey("incidents.IncidentRoom", on_delete=models.CASCADE, related_name="assistant_questions")
+    asked_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="assistant_questions")
+    question = models.TextField(_("question"))
+    # The language the asker reads; the answer is written in it.
+    language = models.CharField(max_length=10, default="zh-hant")
+    status = models.CharField(_("status"), max_length=10, choices=QuestionStatus.choices, default=QuestionStatus.PENDING)
+    answer = models.TextField(_("answer"), blank=True)
+    # [{"ref": "m123", "kind": "message", "id": 123, "label": "..."} | {"ref": "kb:45", "kind": "knowledge", ...}]
+    citations = models.JSONField(default=list, blank=True)
+    provider = models.CharField(max_length=20, blank=True)
+    prompt_version = models.CharField(max_length=40, blank=True)
+    error_message = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    answered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("assistant question")
+        verbose_name_plural = _("assistant questions")
+        ordering = ["created_at"]
+        indexes = [models.Index(fields=["room", "asked_by", "created_at"], name="assistant_conversation")]
+
+    def __str__(self):
+        return self.question[:80]
+
+
+class FeedbackTarget(models.TextChoices):
+    REPORT_VERSION = "report_version", _("Report version")
+    NOTES = "notes", _("Ticket notes")
+    ANSWER = "answer", _("Assistant answer")
+
+
+class FeedbackRating(models.TextChoices):
+    UP = "up", "👍"
+    DOWN = "down", "👎"
+
+
+class Feedback(models.Model):
+    """👍/👎 on one AI output, with who, when and the prompt version that produced it; one per person and output."""
+
+    target = models.CharField(_("target"), max_length=16, choices=FeedbackTarget.choices)
+    target_id = models.CharField(max_length=64)
+    room = models.ForeignKey("incidents.IncidentRoom", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="ai_feedback")
+    rating = models.CharField(_("rating"), max_length=4, choices=FeedbackRating.choices)
+    comment = models.TextField(_("comment"), blank=True)
+    prompt_version = models.CharField(_("prompt version"), max_length=40, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("feedback")
+        verbose_name_plural = _("feedback")
+        ordering = ["-created_at"]
+        constraints = [models.UniqueConstraint(fields=["target", "target_id", "user"], name="feedback_one_per_user_output")]
+        indexes = [models.Index(fields=["target", "created_at"], name="feedback_target_created")]
+
+    def __str__(self):
+        return f"{self.target}:{self.target_id} {self.rating}"

@@ -4,7 +4,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from knowledge.models import DocumentKind, KnowledgeDocument
+from knowledge.models import DocumentKind, FeedbackRating, FeedbackTarget, KnowledgeDocument
 
 UPLOAD_KINDS = [(DocumentKind.RUNBOOK.value, DocumentKind.RUNBOOK.label), (DocumentKind.REFERENCE.value, DocumentKind.REFERENCE.label)]
 
@@ -117,3 +117,49 @@ class RelatedSerializer(serializers.Serializer):
     mode = serializers.ChoiceField(choices=["lexical", "hybrid"])
     incidents = PastIncidentSerializer(many=True)
     passages = HitSerializer(many=True)
+
+
+class QuestionInputSerializer(serializers.Serializer):
+    question = serializers.CharField(max_length=2000)
+
+
+class QuestionSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    question = serializers.CharField()
+    status = serializers.CharField()
+    answer = serializers.CharField()
+    citations = serializers.JSONField()
+    provider = serializers.CharField()
+    prompt_version = serializers.CharField()
+    error_message = serializers.CharField()
+    asked_by = serializers.SerializerMethodField()
+    created_at = serializers.DateTimeField()
+    answered_at = serializers.DateTimeField(allow_null=True)
+    url = serializers.SerializerMethodField()
+    stream_url = serializers.SerializerMethodField()
+
+    def get_asked_by(self, question) -> str | None:
+        return str(question.asked_by) if question.asked_by_id else None
+
+    def get_url(self, question) -> str:
+        return reverse("knowledge-api:question-detail", args=[question.room_id, question.id])
+
+    def get_stream_url(self, question) -> str:
+        return reverse("knowledge-api:question-stream", args=[question.room_id, question.id])
+
+
+class FeedbackInputSerializer(serializers.Serializer):
+    target = serializers.ChoiceField(choices=FeedbackTarget.choices)
+    id = serializers.CharField(max_length=64)
+    rating = serializers.ChoiceField(choices=FeedbackRating.choices)
+    comment = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+
+
+class FeedbackSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    target = serializers.CharField()
+    target_id = serializers.CharField()
+    rating = serializers.CharField()
+    comment = serializers.CharField()
+    prompt_version = serializers.CharField()
+    created_at = serializers.DateTimeField()

@@ -9,13 +9,22 @@ import logging
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from config.errors import PermissionDenied, ServiceError
-from incidents.text import clean_line, safe_file_name
+from incidents.services import can_contribute
+from incidents.text import clean_line, clean_text, safe_file_name
 from knowledge import parsing, selectors, tasks
-from knowledge.models import REPORT_KINDS, DocumentFormat, DocumentKind, DocumentStatus, KnowledgeDocument
+from knowledge.models import (
+    REPORT_KINDS,
+    AssistantQuestion,
+    DocumentFormat,
+    DocumentKind,
+    DocumentStatus,
+    Feedback,
+    KnowledgeDocument,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -164,3 +173,35 @@ def index_report(*, room, report_id, kind, title, text) -> KnowledgeDocument:
             if attempt:
                 raise
     raise AssertionError("unreachable")
+
+
+# --- The room assistant and feedback -------------------------------------------------------
+
+QUESTION_MAX_CHARS = 2000
+
+
+def question_ask(*, room, asked_by, question: str) -> AssistantQuestion:
+    """Record a member's question and have a worker answer it (the request never waits for the answer)."""
+    if not can_contribute(room=room, user=asked_by):
+        raise PermissionDenied(_("Observers can read the assistant's answers but not ask."))
+    question = clean_text(question).strip()
+    if not question:
+        raise ServiceError(_("Write a question first."), details={"question": [_("This field may not be blank.")]})
+    if len(question) > QUESTION_MAX_CHARS:
+        raise ServiceError(_("Questions are limited to %(limit)d characters.") % {"limit": QUESTION_MAX_CHARS})
+    with transaction.atomic():
+        asked = AssistantQuestion.objects.create(
+            room=room, asked_by=asked_by, question=question, language=translation.get_language() or settings.LANGUAGE_CODE,
+        )
+        transaction.on_commit(lambda: tasks.answer_question.delay(str(asked.id)))
+    return asked
+
+
+def feedback_give(*, user, target, target_id, rating, comment="", room=None, prompt_version="") -> Feedback:
+    """Record (or change) one person's 👍/👎 on one AI output."""
+    with transaction.atomic():
+        feedback, _created = Feedback.objects.update_or_create(
+            target=target, target_id=str(target_id), user=user,
+            defaults={"rating": rating, "comment": clean_text(comment or "")[:2000], "room": room, "prompt_version": prompt_version},
+        )
+    return feedback

@@ -3,7 +3,7 @@
 from celery import shared_task
 from django.conf import settings
 
-from knowledge import indexing
+from knowledge import answering, indexing
 
 
 @shared_task(name="knowledge.parse_document", bind=True, acks_late=True)
@@ -15,3 +15,9 @@ def parse_document(self, document_id: int) -> None:
     except indexing.TransientError as exc:
         countdown = settings.KNOWLEDGE_PARSE_RETRY_BACKOFF_SECONDS * (2**self.request.retries)
         raise self.retry(exc=exc, countdown=countdown, max_retries=settings.KNOWLEDGE_PARSE_MAX_RETRIES) from exc
+
+
+@shared_task(name="knowledge.answer_question", acks_late=True)
+def answer_question(question_id: str) -> None:
+    """Write the room assistant's answer to one question."""
+    answering.question_answer(question_id=question_id)
