@@ -50,6 +50,9 @@ def query_terms(query: str) -> list[str]:
     """The distinct terms of a query, in order, at most MAX_QUERY_TOKENS."""
     seen = []
     for term in tokens(query):
+        # A lone Latin letter or digit ("port 1") matches nearly everything and says nothing.
+        if len(term) == 1 and not is_cjk(term):
+            continue
         if term not in seen:
             seen.append(term)
         if len(seen) >= MAX_QUERY_TOKENS:

@@ -79,3 +79,94 @@
   }
   load();
 })();
+
+/* The room assistant: ask, then the answer streams in over the room socket (to the asker only).
+   Citations [m123] open the message on the timeline; [kb:45] are shown as chips. */
+(function () {
+  "use strict";
+  const card = document.getElementById("assistant-card");
+  if (!card || !window.Warroom) return;
+  const W = window.Warroom, room = window.WarroomRoom;
+  const list = document.getElementById("assistant-answers");
+  const form = document.getElementById("assistant-form");
+  const items = {};
+
+  function withChips(text) {
+    const box = document.createElement("div");
+    box.className = "kb-answer";
+    text.split(/(\[m\d+\]|\[kb:\d+\])/).forEach((part) => {
+      const cite = part.match(/^\[(m(\d+)|kb:(\d+))\]$/);
+      if (!cite) { box.appendChild(document.createTextNode(part)); return; }
+      const chip = document.createElement("a");
+      chip.className = "chip cite";
+      chip.textContent = cite[1];
+      if (cite[2]) {
+        chip.href = "#";
+        chip.addEventListener("click", (e) => {
+          e.preventDefault();
+          const target = document.querySelector('#timeline li[data-id="' + cite[2] + '"]');
+          if (target) { target.scrollIntoView({ block: "center" }); target.classList.add("flash"); }
+        });
+      } else {
+        chip.href = "/knowledge/?q=" + encodeURIComponent(cite[1]);
+      }
+      box.appendChild(chip);
+    });
+    return box;
+  }
+
+  function entry(question) {
+    let li = items[question.id];
+    if (!li) {
+      li = document.createElement("li");
+      li.dataset.id = question.id;
+      const q = document.createElement("p");
+      q.className = "kb-question";
+      q.textContent = question.question;
+      li.appendChild(q);
+      li.appendChild(document.createElement("div"));
+      li.text = "";
+      items[question.id] = li;
+      list.appendChild(li);
+    }
+    return li;
+  }
+
+  function show(li, text) { li.replaceChild(withChips(text), li.lastChild); }
+
+  async function sync() {
+    try {
+      const questions = await W.api(card.dataset.url);
+      questions.forEach((q) => {
+        const li = entry(q);
+        if (q.status === "answered") show(li, q.answer);
+        else if (q.status === "failed") show(li, q.error_message || card.dataset.i18nFailed);
+      });
+    } catch (e) { /* the next (re)connect syncs again */ }
+  }
+
+  if (room) {
+    room.on("assistant.delta", (event) => {
+      const li = items[event.question_id] || entry({ id: event.question_id, question: "" });
+      li.text += event.delta;
+      show(li, li.text);
+    });
+    room.on("assistant.done", (event) => {
+      const li = items[event.question_id] || entry({ id: event.question_id, question: "" });
+      show(li, event.status === "answered" ? event.answer : (event.error_message || card.dataset.i18nFailed));
+    });
+    room.on("sync", sync);
+  }
+  if (form) {
+    form.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      const input = document.getElementById("assistant-question");
+      try {
+        const question = await W.api(card.dataset.url, { method: "POST", json: { question: input.value } });
+        entry(question);
+        input.value = "";
+      } catch (error) { W.toast(error.message, "error"); }
+    });
+  }
+  sync();
+})();
