@@ -9,6 +9,7 @@ for the scale this suits).
 
 import logging
 import math
+import operator
 import random
 import threading
 import time
@@ -103,4 +104,5 @@ def unpack(data) -> array:
 def cosine(a: array, b: array) -> float:
     if len(a) != len(b):
         return 0.0
-    return sum(x * y for x, y in zip(a, b, strict=True))
+    # map(operator.mul) runs in C: about twice as fast as a generator over zip().
+    return sum(map(operator.mul, a, b))
