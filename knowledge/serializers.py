@@ -66,6 +66,11 @@ class SearchQuerySerializer(serializers.Serializer):
     kind = serializers.CharField(required=False, allow_blank=True, default="", help_text=_("Kinds separated by commas."))
     weight = serializers.FloatField(min_value=0.0, max_value=1.0, default=0.7)
 
+    def validate_weight(self, value):
+        if value != value:  # NaN passes the range checks
+            raise serializers.ValidationError(_("A number between 0 and 1."))
+        return value
+
     def validate_kind(self, value):
         kinds = [k.strip() for k in value.split(",") if k.strip()]
         unknown = [k for k in kinds if k not in DocumentKind.values]
