@@ -1,7 +1,8 @@
 """Knowledge figures on the configured database (not part of the tests, not a timed test).
 
 ``DATABASE_URL=postgres://... python -m bench.knowledge_probe [chunks]`` migrates that database,
-fills it with ``chunks`` synthetic Traditional Chinese + English chunks (default 100,000),
+fills it with ``chunks`` synthetic Traditional Chinese + English chunks (default 100,000:
+5,000 built here, the rest copied from them in SQL),
 then prints as JSON: lexical search p50/p95 over 200 queries (2-character CJK, English
 words, and a room-sized query), and the index throughput of a 300-page PDF (chunks/s).
 Use a database of its own: the probe leaves its rows behind.
@@ -26,15 +27,23 @@ django.setup()
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 
-WORDS_ZH = ("光模塊 交換器 連接埠 憑證 過期 資料庫 連線 逾時 佇列 郵件 閘道 延遲 備援 線路 告警 記憶體 磁碟 "
-            "負載 平衡 防火牆 路由 封包 遺失 重新 啟動 更新 設定 檢查 日誌 監控 服務 中斷 恢復 升級").split()
-WORDS_EN = ("dns resolver certificate tls nginx postgres timeout queue mail gateway latency failover link alert "
-            "memory disk load balancer firewall route packet loss restart update config check log monitor").split()
+# A vocabulary of 6,000 Chinese and 2,000 English words drawn with Zipf weights (1/rank), as
+# words are in real text: a few are in most passages, most are rare. The 36 incident words lead.
+_ZH_COMMON = ("光模塊 交換器 連接埠 憑證 過期 資料庫 連線 逾時 佇列 郵件 閘道 延遲 備援 線路 告警 記憶體 磁碟 "
+              "負載 平衡 防火牆 路由 封包 遺失 重新 啟動 更新 設定 檢查 日誌 監控 服務 中斷 恢復 升級").split()
+_EN_COMMON = ("dns resolver certificate tls nginx postgres timeout queue mail gateway latency failover link alert "
+              "memory disk load balancer firewall route packet loss restart update config check log monitor").split()
+_rng = random.Random(7)
+_CHARS = [chr(0x4E00 + i) for i in _rng.sample(range(6000), 3000)]
+WORDS_ZH = _ZH_COMMON + ["".join(_rng.choices(_CHARS, k=_rng.choice((2, 2, 3)))) for _ in range(6000)]
+WORDS_EN = _EN_COMMON + [f"{_rng.choice(_EN_COMMON)}{n}" for n in range(2000)]
+_ZIPF_ZH = [1 / (rank + 1) for rank in range(len(WORDS_ZH))]
+_ZIPF_EN = [1 / (rank + 1) for rank in range(len(WORDS_EN))]
 
 
 def sentence(rng):
-    zh = "".join(rng.choice(WORDS_ZH) for _ in range(rng.randint(6, 14)))
-    en = " ".join(rng.choice(WORDS_EN) for _ in range(rng.randint(3, 8)))
+    zh = "".join(rng.choices(WORDS_ZH, weights=_ZIPF_ZH, k=rng.randint(6, 14)))
+    en = " ".join(rng.choices(WORDS_EN, weights=_ZIPF_EN, k=rng.randint(3, 8)))
     return f"{zh}，{en}。"
 
 
@@ -152,8 +161,9 @@ def main():
         if connection.vendor == "postgresql":
             cursor.execute("ANALYZE knowledge_knowledgechunk")
     rng = random.Random(5)
-    two_char = [w[:2] for w in rng.choices(WORDS_ZH, k=80)]
-    english = [" ".join(rng.choices(WORDS_EN, k=2)) for _ in range(80)]
+    # Queries follow the same Zipf weights: the common words (in most passages) are asked most.
+    two_char = [w[:2] for w in rng.choices(WORDS_ZH, weights=_ZIPF_ZH, k=80)]
+    english = [" ".join(rng.choices(WORDS_EN, weights=_ZIPF_EN, k=2)) for _ in range(80)]
     room = ["光模塊故障 交換器 連接埠錯誤計數上升 core-sw-02 link down 更換光模塊" for _ in range(40)]
     print(json.dumps({
         "vendor": connection.vendor, "chunks": total,

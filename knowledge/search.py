@@ -19,6 +19,7 @@ from knowledge.text import query_terms, snippet
 logger = logging.getLogger(__name__)
 
 LEXICAL_CANDIDATES = 50
+LEXICAL_SCAN_LIMIT = 5000
 SEMANTIC_CANDIDATES = 50
 DEFAULT_WEIGHT = 0.7
 
@@ -52,23 +53,23 @@ def _filters(kinds, exclude_room_id, alias="d"):
     return " AND ".join(sql), params
 
 
-def lexical_scores(terms: list[str], *, kinds=(), exclude_room_id=None, limit=LEXICAL_CANDIDATES) -> dict[int, float]:
-    """{chunk id: score} of the best ``limit`` chunks matching any term (higher is better)."""
-    if not terms:
-        return {}
+def _lexical(terms, operator, *, kinds, exclude_room_id, limit) -> dict[int, float]:
     where, params = _filters(kinds, exclude_room_id)
     if connection.vendor == "postgresql":
         # Terms hold only letters, digits, '.', '_' and CJK (knowledge/text.py), never a quote.
-        query = " | ".join(f"'{t}'" for t in terms)
+        query = f" {operator} ".join(f"'{t}'" for t in terms)
+        # Ranking reads every matching row's vector: a term in most passages (的, 服務) would
+        # rank the whole table. Rank at most LEXICAL_SCAN_LIMIT matches; such a term says little.
         sql = (
-            "SELECT c.id, ts_rank_cd(c.search_vector, q, 1) AS score "
-            "FROM knowledge_knowledgechunk c JOIN knowledge_knowledgedocument d ON d.id = c.document_id, "
-            "to_tsquery('simple', %s) q "
-            f"WHERE c.search_vector @@ q AND {where} ORDER BY score DESC, c.id LIMIT %s"
+            "SELECT m.id, ts_rank_cd(m.search_vector, q, 1) AS score FROM ("
+            "SELECT c.id, c.search_vector FROM knowledge_knowledgechunk c "
+            "JOIN knowledge_knowledgedocument d ON d.id = c.document_id "
+            f"WHERE c.search_vector @@ to_tsquery('simple', %s) AND {where} LIMIT %s"
+            ") m, to_tsquery('simple', %s) q ORDER BY score DESC, m.id LIMIT %s"
         )
-        args = [query, *params, limit]
+        args = [query, *params, LEXICAL_SCAN_LIMIT, query, limit]
     else:
-        query = " OR ".join(f'"{t}"' for t in terms)
+        query = f" {'AND' if operator == '&' else 'OR'} ".join(f'"{t}"' for t in terms)
         sql = (
             "SELECT c.id, -bm25(knowledge_chunk_fts) AS score FROM knowledge_chunk_fts "
             "JOIN knowledge_knowledgechunk c ON c.id = knowledge_chunk_fts.rowid "
@@ -79,6 +80,22 @@ def lexical_scores(terms: list[str], *, kinds=(), exclude_room_id=None, limit=LE
     with connection.cursor() as cursor:
         cursor.execute(sql, args)
         return {row[0]: float(row[1]) for row in cursor.fetchall()}
+
+
+def lexical_scores(terms: list[str], *, kinds=(), exclude_room_id=None, limit=LEXICAL_CANDIDATES, enough=1) -> dict[int, float]:
+    """{chunk id: score} of the best ``limit`` chunks for the terms (higher is better).
+
+    Passages holding every term come first (a phrase's bigrams together); when fewer than
+    ``enough`` do, any term matches.
+    """
+    if not terms:
+        return {}
+    options = {"kinds": kinds, "exclude_room_id": exclude_room_id, "limit": limit}
+    if len(terms) > 1:
+        every = _lexical(terms, "&", **options)
+        if len(every) >= enough:
+            return every
+    return _lexical(terms, "|", **options)
 
 
 def semantic_scores(vector: bytes, *, kinds=(), exclude_room_id=None, limit=SEMANTIC_CANDIDATES) -> dict[int, float]:
@@ -111,7 +128,7 @@ def _normalised(scores: dict[int, float]) -> dict[int, float]:
 
 def search(query: str, *, k: int = 5, kinds=(), weight: float = DEFAULT_WEIGHT, exclude_room_id=None) -> SearchResult:
     terms = query_terms(query)
-    lexical = lexical_scores(terms, kinds=kinds, exclude_room_id=exclude_room_id, limit=max(LEXICAL_CANDIDATES, k * 5))
+    lexical = lexical_scores(terms, kinds=kinds, exclude_room_id=exclude_room_id, limit=max(LEXICAL_CANDIDATES, k * 5), enough=k)
     semantic: dict[int, float] = {}
     mode, note = "lexical", ""
     if embeddings.enabled() and query.strip():
