@@ -198,3 +198,20 @@ def test_indexing_a_room_document_tells_the_room(room, published_events, django_
     progress = [p for r, t, p in published_events if t == "knowledge.progress" and r == str(room.id)]
     assert progress[-1]["status"] == "indexed" and progress[-1]["percent"] == 100
     assert [p["percent"] for p in progress] == sorted(p["percent"] for p in progress)
+
+
+def test_an_administrator_adds_a_document_in_the_admin_and_a_bad_file_is_refused(client, django_capture_on_commit_callbacks):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    operator = make_user(username="admin", staff=True, is_superuser=True)
+    client.force_login(operator)
+    url = "/admin/knowledge/knowledgedocument/add/"
+    assert client.get(url).status_code == 200
+    refused = client.post(url, {"file": SimpleUploadedFile("x.md", b"\x89PNG\r\n\x1a\n" + bytes(64)), "kind": "runbook"})
+    assert refused.status_code == 200 and not KnowledgeDocument.objects.exists()
+    with django_capture_on_commit_callbacks(execute=True):
+        added = client.post(url, {"file": SimpleUploadedFile("dns.md", "# DNS\n\n清快取。".encode()), "kind": "runbook",
+                                  "title": "DNS", "tags_text": "dns, 網路"})
+    assert added.status_code == 302, added.content[:500]
+    document = KnowledgeDocument.objects.get()
+    assert (document.title, document.tags, document.status, document.uploaded_by) == ("DNS", ["dns", "網路"], "indexed", operator)
