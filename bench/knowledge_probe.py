@@ -160,6 +160,7 @@ def main():
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute("ANALYZE knowledge_knowledgechunk")
+            cursor.execute("ANALYZE knowledge_knowledgedocument")
     rng = random.Random(5)
     # Queries follow the same Zipf weights: the common words (in most passages) are asked most.
     two_char = [w[:2] for w in rng.choices(WORDS_ZH, weights=_ZIPF_ZH, k=80)]

@@ -10,7 +10,7 @@ vector against the stored chunk vectors by cosine. The two are combined per chun
 import logging
 from dataclasses import dataclass, field
 
-from django.db import connection
+from django.db import connection, transaction
 
 from knowledge import embeddings
 from knowledge.models import DocumentStatus, KnowledgeChunk
@@ -19,7 +19,7 @@ from knowledge.text import query_terms, snippet
 logger = logging.getLogger(__name__)
 
 LEXICAL_CANDIDATES = 50
-LEXICAL_SCAN_LIMIT = 5000
+LEXICAL_SCAN_LIMIT = 1000
 SEMANTIC_CANDIDATES = 50
 DEFAULT_WEIGHT = 0.7
 
@@ -77,9 +77,20 @@ def _lexical(terms, operator, *, kinds, exclude_room_id, limit) -> dict[int, flo
             f"WHERE knowledge_chunk_fts MATCH %s AND {where} ORDER BY score DESC, c.id LIMIT %s"
         )
         args = [query, *params, limit]
-    with connection.cursor() as cursor:
+    with transaction.atomic(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # With the LIMIT above, the planner prefers reading the table (or another index) in
+            # order and testing each row, not knowing that each test unpacks a stored vector:
+            # 5x slower than the GIN bitmap for a term in a tenth of 100,000 passages. Only this
+            # statement is told to use bitmap scans.
+            cursor.execute("SET LOCAL enable_seqscan = off")
+            cursor.execute("SET LOCAL enable_indexscan = off")
         cursor.execute(sql, args)
-        return {row[0]: float(row[1]) for row in cursor.fetchall()}
+        rows = cursor.fetchall()
+        if connection.vendor == "postgresql":
+            cursor.execute("SET LOCAL enable_seqscan = DEFAULT")
+            cursor.execute("SET LOCAL enable_indexscan = DEFAULT")
+    return {row[0]: float(row[1]) for row in rows}
 
 
 def lexical_scores(terms: list[str], *, kinds=(), exclude_room_id=None, limit=LEXICAL_CANDIDATES, enough=1) -> dict[int, float]:

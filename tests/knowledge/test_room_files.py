@@ -27,7 +27,7 @@ def test_the_budget_is_shared_and_cut_files_are_marked(room, commander):
     assert texts[0].text == "short file" and not texts[0].truncated
     assert texts[1].truncated and len(texts[1].text) == 1000 - len("short file")
     assert sum(len(t.text) for t in texts) <= 1000
-    assert texts[1].label.startswith("huge.log (")
+    assert texts[1].label == "huge.log（已截斷）" and texts[0].label == "short.txt"
 
 
 def test_an_unreadable_file_is_listed_with_the_reason(room, commander):
