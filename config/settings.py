@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "accounts",
     "incidents",
     "alerts",
+    "knowledge",
     "reports",
     "realtime",
 ]
@@ -372,6 +373,8 @@ REST_FRAMEWORK = {
         "user": env("API_THROTTLE_USER", default="1200/min"),
         "report_generate": env("API_THROTTLE_REPORT_GENERATE", default="10/min"),
         "notes_stream": env("API_THROTTLE_NOTES_STREAM", default="20/min"),
+        "knowledge_search": env("API_THROTTLE_KNOWLEDGE_SEARCH", default="120/min"),
+        "assistant_ask": env("API_THROTTLE_ASSISTANT_ASK", default="10/min"),
     },
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
@@ -398,6 +401,9 @@ SPECTACULAR_SETTINGS = {
         "ActionItemSourceEnum": "incidents.models.ActionItem.Source",
         "AlertStatusEnum": "alerts.models.AlertStatus",
         "AlertAttachmentEnum": "alerts.models.Attachment",
+        "KnowledgeDocumentKindEnum": "knowledge.models.DocumentKind",
+        "KnowledgeDocumentStatusEnum": "knowledge.models.DocumentStatus",
+        "KnowledgeDocumentFormatEnum": "knowledge.models.DocumentFormat",
     },
     # The ticket-notes stream is a plain async view (Server-Sent Events), which the generator
     # does not see: describe it here so that integrators find it in /api/docs/.
@@ -462,6 +468,24 @@ REPORT_FONT_EAST_ASIA = REPORT_EAST_ASIAN_FONT
 REPORT_FONT_EAST_ASIA_WINDOWS = env("REPORT_FONT_EAST_ASIA_WINDOWS", default="微軟正黑體")
 REPORT_STUCK_AFTER_SECONDS = env.int("REPORT_STUCK_AFTER_SECONDS", default=900)
 POSTMORTEM_MIN_MINUTES = env.int("POSTMORTEM_MIN_MINUTES", default=10)
+
+# --- Knowledge (docs/knowledge.md) ------------------------------------------------
+
+KNOWLEDGE_MAX_FILE_BYTES = env.int("KNOWLEDGE_MAX_FILE_BYTES", default=20 * 1024 * 1024)
+# Tries of a parse after a transient failure (storage or embeddings unreachable), and the first pause.
+KNOWLEDGE_PARSE_MAX_RETRIES = env.int("KNOWLEDGE_PARSE_MAX_RETRIES", default=3)
+KNOWLEDGE_PARSE_RETRY_BACKOFF_SECONDS = env.float("KNOWLEDGE_PARSE_RETRY_BACKOFF_SECONDS", default=10)
+# Semantic search is on when an OpenAI-compatible /v1/embeddings server and a model are named.
+EMBEDDINGS_BASE_URL = env("EMBEDDINGS_BASE_URL", default="").rstrip("/")
+EMBEDDINGS_API_KEY = env("EMBEDDINGS_API_KEY", default="")
+EMBEDDINGS_MODEL = env("EMBEDDINGS_MODEL", default="")
+EMBEDDINGS_BATCH_SIZE = env.int("EMBEDDINGS_BATCH_SIZE", default=64)
+EMBEDDINGS_TIMEOUT_SECONDS = env.float("EMBEDDINGS_TIMEOUT_SECONDS", default=30)
+EMBEDDINGS_MAX_RETRIES = env.int("EMBEDDINGS_MAX_RETRIES", default=2)
+EMBEDDINGS_RETRY_BACKOFF_SECONDS = env.float("EMBEDDINGS_RETRY_BACKOFF_SECONDS", default=1.0)
+# Feedback on report versions and notes: target -> dotted path of a function (user, target_id) that
+# returns an object with ``room`` and ``prompt_version``, or None; reports provide them (knowledge never imports reports).
+KNOWLEDGE_FEEDBACK_RESOLVERS: dict[str, str] = {}
 
 # --- Daily report and delivery ---------------------------------------------------
 

@@ -22,10 +22,12 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("rooms/", include("incidents.urls")),
     path("reports/", include("reports.urls")),
+    path("knowledge/", include("knowledge.urls")),
     path("api/", include("accounts.api_urls")),
     path("api/", include("alerts.api_urls")),
     path("api/", include("reports.api_urls")),
     path("api/", include("reports.notes_urls")),
+    path("api/", include("knowledge.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # The split view serves its script from a URL, so that the CSP needs no inline script.
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),

@@ -69,7 +69,9 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
             await self.send_json({"type": "pong"})
 
     async def room_event(self, message):
-        if self.revoked:
+        # An event meant for one person (their assistant answer) is not sent to anyone else's socket.
+        only = message.get("only_user_id")
+        if self.revoked or (only is not None and only != self.scope["user"].id):
             return
         await self.send_json({"type": message["event"], **message["payload"]})
 

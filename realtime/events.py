@@ -52,6 +52,8 @@ class Event:
 
     type: str
     payload: dict = field(default_factory=dict)
+    # Only this user's sockets hear it (the room assistant's answer goes to the asker alone).
+    only_user_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -152,7 +154,10 @@ def publish(room_id, built: Event) -> None:
     if layer is None:
         return
     data = json.loads(json.dumps(built.payload, cls=DjangoJSONEncoder))
-    item = (layer, room_group(room_id), {"type": "room.event", "event": built.type, "payload": data})
+    message = {"type": "room.event", "event": built.type, "payload": data}
+    if built.only_user_id is not None:
+        message["only_user_id"] = built.only_user_id
+    item = (layer, room_group(room_id), message)
     loop = _publisher()
     try:
         running = asyncio.get_running_loop()
@@ -225,7 +230,7 @@ async def subscribe(room_id, *, groups=(), on_control=None) -> AsyncIterator[Cal
             except asyncio.TimeoutError:
                 return None
             if message.get("type") == "room.event":
-                return Event(message["event"], message.get("payload") or {})
+                return Event(message["event"], message.get("payload") or {}, message.get("only_user_id"))
             if on_control is not None:
                 await on_control(message)
         return None

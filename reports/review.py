@@ -27,7 +27,7 @@ from config.errors import Conflict, PermissionDenied, ServiceError
 from incidents.models import RoomStatus
 from incidents.services import can_contribute, can_manage
 from realtime import events as realtime
-from reports import events, evidence, ledger
+from reports import events, evidence, indexing, ledger
 from reports.lifecycle import text_in
 from reports.llm import LLMError, LLMRequest, configured_provider, get_client
 from reports.models import Report, ReportKind, ReportState, ReportStatus, ReportStep, ReportVersion, VersionSource
@@ -121,6 +121,7 @@ def _new_version(report: Report, sections: dict, *, source: str, author, ledger_
                                                document=version.document.name, document_size=len(data))
     report.document.name, report.document_size = version.document.name, len(data)
     events.emit(report, events.report_version(report, version))
+    indexing.index_on_commit(report)
     return version
 
 

@@ -31,6 +31,7 @@ def test_publishing_a_type_the_catalogue_does_not_declare_is_refused():
 def test_every_event_of_the_catalogue_is_documented_and_nothing_else():
     import alerts.events  # noqa: F401 - the apps declare their events on import
     import incidents.events  # noqa: F401
+    import knowledge.events  # noqa: F401
     import reports.events  # noqa: F401
 
     documented = set(re.findall(r"^\| `([a-z_]+\.[a-z_.]+)` \|", (ROOT / "docs" / "events.md").read_text(), re.M))

@@ -1,0 +1,96 @@
+"""The room assistant's answers, offline: written from the room and the knowledge base alone.
+
+"Catch me up" is answered from the room: what happened in the last minutes, who is on it,
+the open tasks. Any other question gets the passages that match it, with a plain note that
+no AI is configured. Citations are ``[m<message id>]`` and ``[kb:<chunk id>]``.
+"""
+
+import re
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from incidents.models import ActionItemStatus
+from incidents.selectors import room_action_items, room_members, room_timeline
+from knowledge import search
+
+PROMPT_VERSION = "offline-1"
+CATCH_UP_MINUTES = 60
+CATCH_UP_MESSAGES = 8
+PASSAGES = 3
+
+_CATCH_UP = re.compile(
+    r"catch\s*(me\s*)?up|summar|status|what.?s\s+(new|happening|going on)|進度|摘要|總結|狀況|現況|跟上|更新我|發生了?什麼", re.I,
+)
+
+
+@dataclass
+class Answer:
+    text: str
+    citations: list[dict] = field(default_factory=list)
+    provider: str = "offline"
+    prompt_version: str = PROMPT_VERSION
+
+
+def is_catch_up(question: str) -> bool:
+    return bool(_CATCH_UP.search(question or ""))
+
+
+def _message_line(message) -> str:
+    who = str(message.sender) if message.sender_id else _("Warroom")
+    body = " ".join(message.body.split())
+    return f"- {timezone.localtime(message.created_at):%H:%M} {who}: {body[:200]} [m{message.id}]"
+
+
+def catch_up(room) -> Answer:
+    since = timezone.now() - timedelta(minutes=CATCH_UP_MINUTES)
+    recent = list(room_timeline(room=room).filter(created_at__gte=since).order_by("-created_at", "-id")[:CATCH_UP_MESSAGES])
+    recent.reverse()
+    if not recent:
+        # A quiet hour: the last few lines are still what a newcomer needs.
+        recent = list(room_timeline(room=room).order_by("-created_at", "-id")[:CATCH_UP_MESSAGES])[::-1]
+    members = list(room_members(room=room))
+    tasks = list(room_action_items(room=room).filter(status=ActionItemStatus.OPEN)[:10])
+    lines = [
+        _("%(title)s is %(status)s (%(severity)s).") % {
+            "title": room.title, "status": room.get_status_display(), "severity": room.get_severity_display(),
+        },
+    ]
+    if recent:
+        lines.append(_("In the last %(minutes)d minutes:") % {"minutes": CATCH_UP_MINUTES} if recent[0].created_at >= since
+                     else _("The latest lines of the timeline:"))
+        lines.extend(_message_line(m) for m in recent)
+    else:
+        lines.append(_("Nothing has been posted yet."))
+    if members:
+        lines.append(_("On it: %(people)s.") % {"people": ", ".join(f"{m.user} ({m.get_role_display()})" for m in members)})
+    if tasks:
+        lines.append(_("Open tasks:"))
+        lines.extend(f"- {t.title}" + (f" ({t.assignee})" if t.assignee_id else "") for t in tasks)
+    citations = [
+        {"ref": f"m{m.id}", "kind": "message", "id": m.id, "label": " ".join(m.body.split())[:80]}
+        for m in recent
+    ]
+    return Answer(text="\n".join(lines), citations=citations)
+
+
+def passages(question: str) -> Answer:
+    found = search.search(question, k=PASSAGES)
+    lines = [_("No AI is configured for the assistant, so here are the passages that best match your question.")]
+    citations = []
+    for hit in found.hits:
+        document = hit.chunk.document
+        text = " ".join(hit.chunk.text.split())
+        title = document.title + (f" › {hit.chunk.heading}" if hit.chunk.heading else "")
+        lines.append(f"- {title}: {text[:300]} [kb:{hit.chunk.id}]")
+        citations.append({"ref": f"kb:{hit.chunk.id}", "kind": "knowledge", "id": hit.chunk.id, "document_id": document.id,
+                          "label": title[:120]})
+    if not found.hits:
+        lines.append(_("Nothing in the knowledge base matches it."))
+    return Answer(text="\n".join(lines), citations=citations)
+
+
+def answer(*, room, question: str) -> Answer:
+    return catch_up(room) if is_catch_up(question) else passages(question)

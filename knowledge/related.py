@@ -1,0 +1,68 @@
+"""What a room's responders may want to know: past incidents like this one, and runbook passages."""
+
+from dataclasses import dataclass, field
+
+from django.db.models import Q
+
+from incidents.models import IncidentRoom, MessageKind, RoomStatus
+from incidents.selectors import room_timeline, rooms_visible_to
+from knowledge import search
+from knowledge.models import REPORT_KINDS, DocumentKind
+
+RECENT_MESSAGES = 20
+QUERY_CHARS = 2000
+
+
+@dataclass
+class PastIncident:
+    room: IncidentRoom
+    score: float
+    document_id: int | None = None
+    document_title: str = ""
+    snippet: str = ""
+    chunk_id: int | None = None
+
+
+@dataclass
+class Related:
+    query: str
+    mode: str
+    incidents: list[PastIncident] = field(default_factory=list)
+    passages: list[search.Hit] = field(default_factory=list)
+
+
+def room_query_text(room: IncidentRoom) -> str:
+    """The room's words, most telling first: title, category, description, then recent messages."""
+    recent = (
+        room_timeline(room=room).filter(kind=MessageKind.TEXT).order_by("-created_at", "-id")
+        .values_list("body", flat=True)[:RECENT_MESSAGES]
+    )
+    parts = [room.title, room.category, room.description, *recent]
+    return "\n".join(p for p in parts if p)[:QUERY_CHARS]
+
+
+def room_related(*, room: IncidentRoom, user, incidents: int = 5, passages: int = 3) -> Related:
+    query = room_query_text(room)
+    found = search.search(query, k=incidents * 3, kinds=list(REPORT_KINDS), exclude_room_id=room.id)
+    seen, past = set(), []
+    for hit in found.hits:
+        document = hit.chunk.document
+        if document.room_id is None or document.room_id in seen:
+            continue
+        seen.add(document.room_id)
+        past.append(PastIncident(
+            room=document.room, score=hit.score, document_id=document.id, document_title=document.title,
+            snippet=hit.snippet, chunk_id=hit.chunk.id,
+        ))
+        if len(past) >= incidents:
+            break
+    if len(past) < incidents and room.category:
+        # Rooms of the same category that have no indexed report yet, among those the person may open.
+        same = (
+            rooms_visible_to(user).filter(category__iexact=room.category)
+            .filter(Q(status=RoomStatus.RESOLVED) | Q(status=RoomStatus.ARCHIVED))
+            .exclude(id=room.id).exclude(id__in=seen).order_by("-resolved_at", "-created_at")[: incidents - len(past)]
+        )
+        past.extend(PastIncident(room=other, score=0.0) for other in same)
+    runbooks = search.search(query, k=passages, kinds=[DocumentKind.RUNBOOK, DocumentKind.REFERENCE])
+    return Related(query=query, mode=runbooks.mode, incidents=past, passages=runbooks.hits)

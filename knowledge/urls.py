@@ -1,0 +1,9 @@
+from django.urls import path
+
+from knowledge import views
+
+app_name = "knowledge"
+
+urlpatterns = [
+    path("", views.knowledge_index, name="index"),
+]
