@@ -41,6 +41,9 @@ HEADER_FILL = "DCE6F2"
 TEXT_WIDTH_CM = 16.5
 # Column widths (cm) of the table sections; any other table section splits the width evenly.
 COLUMN_WIDTHS = {"timeline": [3.6, 12.9], "participants": [4.2, 3.0, 9.3], "action_items": [9.5, 3.8, 3.2]}
+# The language tag a document's properties carry, per report language (Taiwan's Chinese by default).
+DOCUMENT_LANGUAGE_TAGS = {"en": "en-US", "zh-hant": "zh-TW"}
+DEFAULT_LANGUAGE_TAG = "zh-TW"
 # A table that names the messages its rows came from gets a source column this wide.
 SOURCE_WIDTH_CM = 4.0
 
@@ -121,7 +124,7 @@ class DocxBuilder:
         if subject is not None:
             core.subject = xml_safe(subject)[:255]
         core.created = core.modified = datetime.now(tz=timezone.utc).replace(microsecond=0)
-        core.language = "en-US" if self.language == "en" else "zh-TW"
+        core.language = DOCUMENT_LANGUAGE_TAGS.get(self.language, DEFAULT_LANGUAGE_TAG)
         core.revision = 1
         core.comments = ""
         core.keywords = "Warroom"
