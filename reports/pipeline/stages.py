@@ -314,8 +314,9 @@ def publish(report_id) -> None:
         Report.objects.filter(id=report.id).update(version=1)
         report.status, report.percent, report.version = ReportStatus.COMPLETED, stage.percent_done, 1
         events.emit(report, events.report_completed(report))
-        indexing.index_on_commit(report)
     try:
         default_storage.delete(staging)
     except Exception:  # noqa: BLE001 - a leftover staging file is harmless; the report is published
         logger.warning("Could not delete the staging file %s", staging)
+    # Last, after the staging file is gone: the knowledge base indexes the finished report.
+    indexing.index_on_commit(report)
