@@ -29,6 +29,7 @@ from alerts import selectors, services
 from alerts.models import Alert, AlertStatus, SourceKind
 from alerts.parsing import PARSERS, PayloadError
 from alerts.serializers import AlertSerializer, IngestResultSerializer
+from config import metrics
 from config.api import error_body
 from incidents.selectors import room_for_user_or_404, user_sees_all_rooms
 
@@ -94,6 +95,11 @@ class AlertReceiver(APIView):
 
     @extend_schema(request=OpenApiTypes.OBJECT, responses={200: IngestResultSerializer}, auth=[])
     def post(self, request):
+        response = self._receive(request)
+        metrics.alert_delivery(source=self.kind, status=response.status_code)
+        return response
+
+    def _receive(self, request):
         try:
             source, refusal = self._source(request)
             if refusal is not None:

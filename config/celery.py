@@ -15,6 +15,9 @@ app.autodiscover_tasks()
 
 logger = logging.getLogger(__name__)
 
+# Request ids into task headers, the log context of each task, task metrics (Celery signals).
+from config import observability  # noqa: E402,F401
+
 _embedded_worker = None
 _embedded_reaper = None
 _embedded_lock = threading.Lock()

@@ -63,6 +63,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: every answer gets its X-Request-ID, its log context and its count in /metrics.
+    "config.observability.RequestObservabilityMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "config.middleware.RequestSizeLimitMiddleware",
@@ -518,20 +520,38 @@ DELIVERY_ATTEMPTS = env.int("DELIVERY_ATTEMPTS", default=3)
 DELIVERY_BACKOFF_SECONDS = env.float("DELIVERY_BACKOFF_SECONDS", default=5)
 DELIVERY_TIMEOUT_SECONDS = env.float("DELIVERY_TIMEOUT_SECONDS", default=15)
 
-# --- Logging ------------------------------------------------------------------
+# --- Logging, metrics, error tracking (docs/operations.md) --------------------------
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
-    "loggers": {
-        "django.db.backends": {"level": "WARNING"},
-        "httpx": {"level": "WARNING"},
-        "botocore": {"level": "WARNING"},
-    },
-}
+# plain (the default, for make run) or json: one JSON object a line with the request,
+# user, room, report and task ids (config/logs.py).
+LOG_FORMAT = env("LOG_FORMAT", default="plain").strip().lower()
+if LOG_FORMAT not in ("plain", "json"):
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured(f"LOG_FORMAT must be 'plain' or 'json', not {LOG_FORMAT!r}.")
+LOG_LEVEL = env("LOG_LEVEL", default="INFO").upper()
+# One line per request from Django (method, path, route, status, time, request id); on with JSON logs,
+# where uvicorn's own access lines (plain text, with the query string) are better turned off.
+LOG_REQUESTS = env.bool("LOG_REQUESTS", default=LOG_FORMAT == "json")
+from config.logs import logging_config  # noqa: E402
+
+LOGGING = logging_config(log_format=LOG_FORMAT, level=LOG_LEVEL)
+
+# /metrics answers only with this bearer token; off (404) without it. With several
+# processes, set PROMETHEUS_MULTIPROC_DIR (read by prometheus-client itself) for all of them.
+METRICS_TOKEN = env("METRICS_TOKEN", default="")
+
+# Sentry (or any server speaking its protocol) for web and worker; off without a DSN.
+SENTRY_DSN = env("SENTRY_DSN", default="")
+if SENTRY_DSN:
+    from config.sentry import init_sentry
+
+    init_sentry(
+        dsn=SENTRY_DSN,
+        environment=env("SENTRY_ENVIRONMENT", default="production"),
+        release=env("SENTRY_RELEASE", default="") or None,
+        traces_sample_rate=env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0),
+    )
 
 # --- Alerts -------------------------------------------------------------------------
 

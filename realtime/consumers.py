@@ -10,6 +10,7 @@ from django.conf import settings
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
+from config import metrics
 from realtime import access
 
 logger = logging.getLogger(__name__)
@@ -29,6 +30,7 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
     groups_joined = ()
     revoked = False
     recheck_task = None
+    counted = False  # in warroom_websocket_connections (accepted, not yet disconnected)
 
     async def connect(self):
         user = self.scope.get("user")
@@ -43,9 +45,14 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
         for group in self.groups_joined:
             await self.channel_layer.group_add(group, self.channel_name)
         await self.accept()
+        self.counted = True
+        metrics.websocket_opened()
         self.recheck_task = asyncio.create_task(self._recheck_periodically())
 
     async def disconnect(self, code):
+        if self.counted:
+            self.counted = False
+            metrics.websocket_closed()
         if self.recheck_task is not None:
             self.recheck_task.cancel()
         for group in self.groups_joined:

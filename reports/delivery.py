@@ -26,6 +26,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
+from config import metrics
 from reports.models import Report
 
 logger = logging.getLogger(__name__)
@@ -211,20 +212,24 @@ def deliver_with_retries(channel, parcel: Parcel) -> dict:
         try:
             channel.send(parcel)
         except Exception as exc:  # noqa: BLE001 - any failure is recorded, none escapes
+            metrics.delivery_attempt(channel=channel.name, outcome="error")
             errors.append(_describe(exc))
             logger.warning("Delivery by %s, try %s failed: %s", channel.name, attempt, errors[-1])
             if not getattr(exc, "retryable", True) or attempt == settings.DELIVERY_ATTEMPTS:
                 break
             sleep(settings.DELIVERY_BACKOFF_SECONDS * 2 ** (attempt - 1))
         else:
+            metrics.delivery_attempt(channel=channel.name, outcome="ok")
             return {"status": DELIVERED, "attempts": attempts, "errors": errors, "at": timezone.now().isoformat()}
     outcome = {"status": FAILED, "attempts": attempts, "errors": errors}
     try:
         channel.send_fallback(parcel)
     except Exception as exc:  # noqa: BLE001
+        metrics.delivery_attempt(channel=channel.name, outcome="fallback_error")
         outcome["fallback"] = {"status": FAILED, "error": _describe(exc)}
         logger.error("Delivery by %s failed, fallback notice too: %s", channel.name, outcome["fallback"]["error"])
     else:
+        metrics.delivery_attempt(channel=channel.name, outcome="fallback_ok")
         outcome["status"] = FALLBACK_SENT
         outcome["fallback"] = {"status": DELIVERED}
         logger.error("Delivery by %s failed after %s tries; the fallback notice went out", channel.name, attempts)

@@ -38,6 +38,7 @@ from django.utils import timezone, translation
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
+from config import metrics
 from reports import events
 from reports.models import IN_FLIGHT_STATUSES, Report, ReportKind, ReportStatus, ReportStep, StepStatus
 
@@ -132,6 +133,7 @@ def fail(report_id, *, message=None, detail: str = "") -> bool:
         report.status, report.error_message = ReportStatus.FAILED, text
         if rules.failed_event is not None:
             events.emit(report, rules.failed_event(report))
+        transaction.on_commit(lambda: metrics.report_finished(kind=report.kind, status=ReportStatus.FAILED))
     logger.warning("Report %s (%s) failed: %s", report_id, report.kind, detail or text)
     return True
 
@@ -175,4 +177,5 @@ def reap(*, resume: Callable[[Report], str], now=None) -> dict:
             transaction.on_commit(lambda report=report: logger.warning(
                 "Re-queued report %s from %s (it was stuck in %s)", report.id, resume(report), report.status))
         counts["requeued"] += 1
+    metrics.reports_reaped(**counts)
     return counts

@@ -28,6 +28,7 @@ from django.db.models import Min, Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
+from config import metrics
 from reports import delivery, kpis, lifecycle
 from reports.daily.document import build_daily_docx, daily_parcel, daily_title
 from reports.daily.schedule import TASK_NAME
@@ -149,6 +150,7 @@ def _produce(day, *, force, deliver, requested_by) -> DailyRun:
         lifecycle.fail(report.pk, detail="".join(traceback.format_exception(exc))[-5000:])
         raise
     logger.info("Daily report %s produced (%s)", day, content["health"]["label"])
+    metrics.report_finished(kind=ReportKind.DAILY, status=ReportStatus.COMPLETED)
     if deliver:
         deliver_daily_report.delay(str(report.id))
     return DailyRun(report, True)

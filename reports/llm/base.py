@@ -23,6 +23,8 @@ from typing import Any, Callable
 
 from django.utils.translation import gettext_lazy as _
 
+from config import metrics
+
 logger = logging.getLogger(__name__)
 
 
@@ -109,6 +111,43 @@ class LLMClient:
 
     def complete(self, request: LLMRequest) -> LLMResult:  # pragma: no cover - interface
         raise NotImplementedError
+
+
+def outcome_of(error: LLMError) -> str:
+    """The ``outcome`` label of a failed AI call in warroom_ai_calls_total."""
+    if isinstance(error, LLMTimeout):
+        return "timeout"
+    if isinstance(error, LLMRetryableError):
+        return "unavailable"
+    if isinstance(error, LLMAuthError):
+        return "auth_error"
+    if isinstance(error, LLMBadRequest):
+        return "bad_request"
+    return "error"
+
+
+class MeasuredClient(LLMClient):
+    """An AI writer whose every call is counted and timed (warroom_ai_*), whoever makes it."""
+
+    def __init__(self, inner: LLMClient):
+        self.inner = inner
+        self.name = inner.name
+
+    def __getattr__(self, name):
+        if name == "inner":  # not set yet (copy, pickle): no recursion
+            raise AttributeError(name)
+        return getattr(self.inner, name)
+
+    def complete(self, request: LLMRequest) -> LLMResult:
+        started = time.monotonic()
+        try:
+            result = self.inner.complete(request)
+        except LLMError as exc:
+            metrics.ai_call(provider=self.name, outcome=outcome_of(exc), seconds=time.monotonic() - started)
+            raise
+        metrics.ai_call(provider=self.name, outcome="ok", seconds=time.monotonic() - started,
+                        prompt_tokens=result.prompt_tokens, completion_tokens=result.completion_tokens)
+        return result
 
 
 # The longest wait between two attempts, in seconds (a server's Retry-After included).

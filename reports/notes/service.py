@@ -19,6 +19,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from kombu.exceptions import OperationalError as BrokerError
 
+from config import metrics
 from reports import events, lifecycle
 from reports.llm import LLMError, LLMRequest, LLMResult, configured_provider, get_client
 from reports.models import Report, ReportKind, ReportStatus, ReportStep, StepStatus
@@ -118,6 +119,8 @@ def _draft(report: Report, snapshot, system: str, prompt: str, streamer: Streame
     if draft.result is None:
         draft.text = offline_notes(snapshot) if snapshot else report.room.resolution_summary or report.room.title
         draft.provider = "offline" if provider == "offline" else "offline-fallback"
+        if draft.provider == "offline-fallback" and draft.attempts:
+            metrics.ai_fallback(kind=report.kind)
     return draft
 
 
@@ -159,4 +162,5 @@ def _save(report: Report, step: ReportStep, draft: Draft, *, title: str, system:
     step.detail = {"system": system, "prompt": prompt[:KEPT_CHARS], "attempts": draft.attempts,
                    "raw": result.raw[:KEPT_CHARS] if result else ""}
     step.save(update_fields=["status", "finished_at", "detail"])
+    metrics.report_finished(kind=report.kind, status=ReportStatus.COMPLETED)
     events.emit(report, events.notes_done(report), now=True)

@@ -19,6 +19,7 @@ import time
 from django.conf import settings
 from django.utils.translation import ngettext
 
+from config import metrics
 from reports.llm import (
     LLMAuthError,
     LLMBadRequest,
@@ -223,6 +224,7 @@ def write_sections(snapshot_dict: dict, language: str, *, keys: list[str] | None
             raise
         outcome.provider = "offline-fallback"
         outcome.fallback_reason = fallback_reason_for(exc, language)
+        metrics.ai_fallback(kind=kind)
         return _fill_offline(outcome, snapshot, language, keys, source="offline-fallback")
     outcome.provider = provider
     problems = call.take(result, keys, outcome)

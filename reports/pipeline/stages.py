@@ -18,6 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from config import metrics
 from reports import events, evidence, indexing, ledger
 from reports.lifecycle import ReportFailure
 from reports.llm import LLMAuthError, LLMBadRequest, LLMError, configured_provider
@@ -314,6 +315,7 @@ def publish(report_id) -> None:
         Report.objects.filter(id=report.id).update(version=1)
         report.status, report.percent, report.version = ReportStatus.COMPLETED, stage.percent_done, 1
         events.emit(report, events.report_completed(report))
+        transaction.on_commit(lambda: metrics.report_finished(kind=report.kind, status=ReportStatus.COMPLETED))
     try:
         default_storage.delete(staging)
     except Exception:  # noqa: BLE001 - a leftover staging file is harmless; the report is published

@@ -33,6 +33,7 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError, transaction
 from kombu.exceptions import OperationalError as BrokerError
 
+from config import metrics
 from reports import lifecycle
 from reports.models import Report
 from reports.pipeline import stages
@@ -82,11 +83,21 @@ class StageTask(Task):
 
 
 def _run(stage, report_id, *args, **kwargs):
+    """Run one stage, timed (warroom_report_stage_duration_seconds) and logged with the report's id."""
+    started = time.monotonic()
     try:
-        return stage(report_id, *args, **kwargs)
+        result = stage(report_id, *args, **kwargs)
     except StageSkipped as exc:
+        metrics.stage_finished(stage=stage.__name__, outcome="skipped", seconds=time.monotonic() - started)
         logger.info("%s", exc)
         raise Ignore() from exc
+    except BaseException:
+        metrics.stage_finished(stage=stage.__name__, outcome="error", seconds=time.monotonic() - started)
+        raise
+    seconds = time.monotonic() - started
+    metrics.stage_finished(stage=stage.__name__, outcome="ok", seconds=seconds)
+    logger.info("Report %s: %s done in %.2f s", report_id, stage.__name__, seconds)
+    return result
 
 
 # --- The tasks: one per stage --------------------------------------------------------------
