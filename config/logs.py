@@ -208,6 +208,17 @@ class JsonFormatter(_JsonFormatter):
 def logging_config(*, log_format: str, level: str) -> dict:
     """Django's LOGGING for ``LOG_FORMAT`` (``plain`` or ``json``)."""
     formatter = "json" if log_format == "json" else "plain"
+    loggers = {
+        "django.db.backends": {"level": "WARNING"},
+        "httpx": {"level": "WARNING"},
+        "botocore": {"level": "WARNING"},
+    }
+    if formatter == "json":
+        # uvicorn's own lines (its handlers are plain text) through ours once the app has loaded; its
+        # access lines are replaced by warroom.request, which has the route and request id and no query string.
+        loggers["uvicorn"] = {"handlers": ["console"], "level": "INFO", "propagate": False}
+        loggers["uvicorn.error"] = {"handlers": [], "level": "INFO", "propagate": True}
+        loggers["uvicorn.access"] = {"handlers": [], "level": "WARNING", "propagate": False}
     return {
         "version": 1,
         "disable_existing_loggers": False,
@@ -218,9 +229,5 @@ def logging_config(*, log_format: str, level: str) -> dict:
         },
         "handlers": {"console": {"class": "logging.StreamHandler", "formatter": formatter, "filters": ["context"]}},
         "root": {"handlers": ["console"], "level": level},
-        "loggers": {
-            "django.db.backends": {"level": "WARNING"},
-            "httpx": {"level": "WARNING"},
-            "botocore": {"level": "WARNING"},
-        },
+        "loggers": loggers,
     }

@@ -8,7 +8,8 @@ error found in Sentry is one search away from its log lines.
 What is never sent: request bodies (``max_request_body_size="never"``), cookies,
 query strings and headers other than a few harmless ones, the local variables
 of stack frames (a room's messages live in them), the data of breadcrumbs (SQL
-parameters), the extra attributes of log records, and the user beyond their id.
+parameters), the values put into a logged message (its template stays), the extra
+attributes of log records, and the user beyond their id.
 :func:`scrub` does it for every event, whatever the integrations put in, and
 masks secrets in the texts that stay (``config.logs.redact``).
 """
@@ -62,12 +63,13 @@ def scrub(event: dict, hint=None) -> dict:
     for key in ("message",):
         if isinstance(event.get(key), str):
             event[key] = logs.redact(event[key])
+    # A logged error keeps its template ("Report %s failed: %s"), not what was put in it;
+    # the ids that matter are tags.
     logentry = event.get("logentry") or {}
     if isinstance(logentry.get("message"), str):
         logentry["message"] = logs.redact(logentry["message"])
-    if "formatted" in logentry:
-        logentry["formatted"] = logs.redact(str(logentry["formatted"]))
     logentry.pop("params", None)
+    logentry.pop("formatted", None)
     crumbs = event.get("breadcrumbs") or {}
     for crumb in crumbs.get("values", []) if isinstance(crumbs, dict) else crumbs:
         scrub_breadcrumb(crumb)
