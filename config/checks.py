@@ -21,3 +21,21 @@ def secret_key_is_not_a_published_default(app_configs, **kwargs):
             )
         ]
     return []
+
+
+@checks.register(checks.Tags.compatibility, deploy=True)
+def metrics_cover_the_worker(app_configs, **kwargs):
+    """/metrics on, a separate worker (Redis), no shared PROMETHEUS_MULTIPROC_DIR: the worker's counters are missing."""
+    import os
+
+    if settings.METRICS_TOKEN and settings.REDIS_URL and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return [
+            checks.Warning(
+                "METRICS_TOKEN is set but PROMETHEUS_MULTIPROC_DIR is not: /metrics shows only the web process "
+                "that answers, without the worker's task and report counters.",
+                hint="Set PROMETHEUS_MULTIPROC_DIR to one directory shared by every web process and worker "
+                     "(docs/operations.md).",
+                id="warroom.W002",
+            )
+        ]
+    return []

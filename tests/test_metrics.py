@@ -196,3 +196,16 @@ def test_the_metrics_module_names_every_metric_warroom():
 
     names = {m._name for m in vars(metrics).values() if isinstance(m, MetricWrapperBase)}
     assert names and all(name.startswith("warroom_") for name in names)
+
+
+def test_the_deploy_check_warns_when_metrics_would_miss_the_worker(settings, monkeypatch):
+    from config.checks import metrics_cover_the_worker
+
+    settings.METRICS_TOKEN, settings.REDIS_URL = TOKEN, "redis://redis:6379/0"
+    monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR", raising=False)
+    assert [w.id for w in metrics_cover_the_worker(None)] == ["warroom.W002"]
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", "/run/warroom-metrics")
+    assert metrics_cover_the_worker(None) == []
+    settings.METRICS_TOKEN = ""
+    monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR")
+    assert metrics_cover_the_worker(None) == []
