@@ -461,6 +461,11 @@ OPENAI_STREAM = env.bool("OPENAI_STREAM", default=True)
 REPORT_MAX_MESSAGES = env.int("REPORT_MAX_MESSAGES", default=200)
 REPORT_SECTION_MODE = env("REPORT_SECTION_MODE", default="single")
 REPORT_LANGUAGE = env("REPORT_LANGUAGE", default="zh-hant")
+# Context from the knowledge base (docs/knowledge.md): related passages the writer may cite as [kb:ID],
+# and the room's document files (logs, PDFs) as text, sharing one budget.
+REPORT_KNOWLEDGE_PASSAGES = env.int("REPORT_KNOWLEDGE_PASSAGES", default=5)
+REPORT_KNOWLEDGE_PASSAGE_CHARS = env.int("REPORT_KNOWLEDGE_PASSAGE_CHARS", default=600)
+REPORT_DOCUMENT_BUDGET_CHARS = env.int("REPORT_DOCUMENT_BUDGET_CHARS", default=20000)
 # The East Asian font the .docx names (w:eastAsia). Most readers open the files in Word on
 # Windows, which has 微軟正黑體 (or 標楷體); LibreOffice on Linux substitutes an installed CJK
 # font (fonts-noto-cjk). REPORT_FONT_EAST_ASIA is the older name of the same setting.
@@ -487,7 +492,16 @@ EMBEDDINGS_MAX_RETRIES = env.int("EMBEDDINGS_MAX_RETRIES", default=2)
 EMBEDDINGS_RETRY_BACKOFF_SECONDS = env.float("EMBEDDINGS_RETRY_BACKOFF_SECONDS", default=1.0)
 # Feedback on report versions and notes: target -> dotted path of a function (user, target_id) that
 # returns an object with ``room`` and ``prompt_version``, or None; reports provide them (knowledge never imports reports).
-KNOWLEDGE_FEEDBACK_RESOLVERS: dict[str, str] = {}
+KNOWLEDGE_FEEDBACK_RESOLVERS: dict[str, str] = {
+    "report_version": "reports.feedback.report_version_target",
+    "notes": "reports.feedback.notes_target",
+}
+# The room assistant's AI writer (reports provides it; empty: offline answers only), and what it is given:
+# the asker's last N questions in the room, the passages that match the question, the room's latest messages.
+KNOWLEDGE_ASSISTANT_WRITER = env("KNOWLEDGE_ASSISTANT_WRITER", default="reports.assistant.write_answer")
+ASSISTANT_HISTORY_TURNS = env.int("ASSISTANT_HISTORY_TURNS", default=5)
+ASSISTANT_PASSAGES = env.int("ASSISTANT_PASSAGES", default=5)
+ASSISTANT_MAX_MESSAGES = env.int("ASSISTANT_MAX_MESSAGES", default=150)
 
 # --- Daily report and delivery ---------------------------------------------------
 

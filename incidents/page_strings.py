@@ -11,6 +11,9 @@ from django.utils.translation import gettext_lazy as _
 COMMON = {
     "min": _("min"), "h": _("h"), "d": _("d"), "underAMinute": _("under a minute"),
     "requestFailed": _("The request failed. Try again."),
+    # 👍/👎 on an AI output (static/js/warroom.js feedback()).
+    "rateUp": _("Helpful"), "rateDown": _("Not helpful"), "feedbackComment": _("What was wrong? (optional)"),
+    "feedbackSend": _("Send"), "feedbackThanks": _("Thanks: your rating is recorded."),
 }
 
 ROOM = {
@@ -41,6 +44,7 @@ ROOM = {
 DASHBOARD = {
     **COMMON,
     "opened": _("Opened"), "resolved": _("Resolved"), "incidents": _("Incidents"), "none": _("(none)"),
+    "no_ratings": _("No ratings in the last 30 days."),
 }
 
 PAGES = {"room": ROOM, "dashboard": DASHBOARD, "common": COMMON}

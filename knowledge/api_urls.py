@@ -16,4 +16,5 @@ urlpatterns = [
     path("rooms/<uuid:room_id>/assistant/questions/<uuid:question_id>/stream", assistant_api.question_stream,
          name="question-stream"),
     path("feedback/", assistant_api.FeedbackView.as_view(), name="feedback"),
+    path("feedback/quality", assistant_api.FeedbackQualityView.as_view(), name="feedback-quality"),
 ]

@@ -15,8 +15,13 @@ from django.utils.translation import gettext as _
 from incidents.models import ActionItemStatus
 from incidents.selectors import room_action_items, room_members, room_timeline
 from knowledge import search
+from knowledge.models import DocumentStatus, KnowledgeChunk
 
 PROMPT_VERSION = "offline-1"
+OFFLINE_PROVIDERS = ("offline", "offline-fallback")
+MESSAGE_CITE = re.compile(r"\[m(\d{1,18})\]")
+KB_CITE = re.compile(r"\[kb:(\d{1,18})\]")
+LABEL_CHARS = 80
 CATCH_UP_MINUTES = 60
 CATCH_UP_MESSAGES = 8
 PASSAGES = 3
@@ -69,28 +74,54 @@ def catch_up(room) -> Answer:
     if tasks:
         lines.append(_("Open tasks:"))
         lines.extend(f"- {t.title}" + (f" ({t.assignee})" if t.assignee_id else "") for t in tasks)
-    citations = [
-        {"ref": f"m{m.id}", "kind": "message", "id": m.id, "label": " ".join(m.body.split())[:80]}
-        for m in recent
-    ]
-    return Answer(text="\n".join(lines), citations=citations)
+    return Answer(text="\n".join(lines), citations=[_message_citation(m) for m in recent])
 
 
-def passages(question: str) -> Answer:
+def passages(question: str, *, ai_failed: bool = False) -> Answer:
     found = search.search(question, k=PASSAGES)
-    lines = [_("No AI is configured for the assistant, so here are the passages that best match your question.")]
+    lines = [_("The AI could not answer just now, so here are the passages that best match your question.") if ai_failed
+             else _("No AI is configured for the assistant, so here are the passages that best match your question.")]
     citations = []
     for hit in found.hits:
         document = hit.chunk.document
         text = " ".join(hit.chunk.text.split())
         title = document.title + (f" › {hit.chunk.heading}" if hit.chunk.heading else "")
         lines.append(f"- {title}: {text[:300]} [kb:{hit.chunk.id}]")
-        citations.append({"ref": f"kb:{hit.chunk.id}", "kind": "knowledge", "id": hit.chunk.id, "document_id": document.id,
-                          "label": title[:120]})
+        citations.append(_passage_citation(hit.chunk))
     if not found.hits:
         lines.append(_("Nothing in the knowledge base matches it."))
     return Answer(text="\n".join(lines), citations=citations)
 
 
-def answer(*, room, question: str) -> Answer:
-    return catch_up(room) if is_catch_up(question) else passages(question)
+def _message_citation(message) -> dict:
+    return {"ref": f"m{message.id}", "kind": "message", "id": message.id, "label": " ".join(message.body.split())[:LABEL_CHARS]}
+
+
+def _passage_citation(chunk) -> dict:
+    title = chunk.document.title + (f" › {chunk.heading}" if chunk.heading else "")
+    return {"ref": f"kb:{chunk.id}", "kind": "knowledge", "id": chunk.id, "document_id": chunk.document_id,
+            "label": title[:120]}
+
+
+def citations_in(text: str, *, room) -> list[dict]:
+    """The citations an AI's answer makes that are real: messages of this room and indexed passages, in order."""
+    message_ids = list(dict.fromkeys(int(i) for i in MESSAGE_CITE.findall(text or "")))
+    chunk_ids = list(dict.fromkeys(int(i) for i in KB_CITE.findall(text or "")))
+    messages = room_timeline(room=room).in_bulk(message_ids) if message_ids else {}
+    chunks = KnowledgeChunk.objects.select_related("document").filter(
+        document__status=DocumentStatus.INDEXED).in_bulk(chunk_ids) if chunk_ids else {}
+    return ([_message_citation(messages[i]) for i in message_ids if i in messages]
+            + [_passage_citation(chunks[i]) for i in chunk_ids if i in chunks])
+
+
+def answer(*, room, question: str, ai_failed: bool = False) -> Answer:
+    """The offline answer; ``ai_failed`` when it stands in for an AI that failed (the answer says so)."""
+    if not is_catch_up(question):
+        found = passages(question, ai_failed=ai_failed)
+    else:
+        found = catch_up(room)
+        if ai_failed:
+            found.text = _("The AI could not answer just now; this is compiled from the room's data.") + "\n" + found.text
+    if ai_failed:
+        found.provider = "offline-fallback"
+    return found

@@ -5,12 +5,14 @@ The answer streams over the room WebSocket to the asker only, and as SSE here.
 """
 
 import uuid
+from datetime import timedelta
 from types import SimpleNamespace
 
 from channels.db import database_sync_to_async
 from django.conf import settings
 from django.http import JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -23,9 +25,16 @@ from accounts.authentication import TokenAuthentication
 from config.api import error_body
 from config.errors import NotFound, ServiceError
 from incidents.selectors import room_for_user_or_404, room_get_for_user, rooms_visible_to
-from knowledge import services
+from knowledge import selectors, services
 from knowledge.models import AssistantQuestion, FeedbackTarget, QuestionStatus
-from knowledge.serializers import FeedbackInputSerializer, FeedbackSerializer, QuestionInputSerializer, QuestionSerializer
+from knowledge.serializers import (
+    FeedbackInputSerializer,
+    FeedbackQualityQuerySerializer,
+    FeedbackQualityRowSerializer,
+    FeedbackSerializer,
+    QuestionInputSerializer,
+    QuestionSerializer,
+)
 from realtime.events import subscribe
 
 POLL_SECONDS = 1.0
@@ -203,3 +212,15 @@ class FeedbackView(APIView):
             comment=params["comment"], room=found.room, prompt_version=found.prompt_version or "",
         )
         return Response(FeedbackSerializer(feedback).data, status=status.HTTP_201_CREATED)
+
+
+class FeedbackQualityView(APIView):
+    """The "AI quality" card: the share of 👍 per kind of AI output and prompt version (counts only, no comments)."""
+
+    @extend_schema(parameters=[FeedbackQualityQuerySerializer], responses=FeedbackQualityRowSerializer(many=True))
+    def get(self, request):
+        data = FeedbackQualityQuerySerializer(data=request.query_params)
+        data.is_valid(raise_exception=True)
+        since = timezone.now() - timedelta(days=data.validated_data["days"])
+        rows = selectors.feedback_quality(since=since)
+        return Response({"days": data.validated_data["days"], "rows": FeedbackQualityRowSerializer(rows, many=True).data})

@@ -1,5 +1,6 @@
 """What a room's responders may want to know: past incidents like this one, and runbook passages."""
 
+import logging
 from dataclasses import dataclass, field
 
 from django.db.models import Q
@@ -8,6 +9,8 @@ from incidents.models import IncidentRoom, MessageKind, RoomStatus
 from incidents.selectors import room_timeline, rooms_visible_to
 from knowledge import search
 from knowledge.models import REPORT_KINDS, DocumentKind
+
+logger = logging.getLogger(__name__)
 
 RECENT_MESSAGES = 20
 QUERY_CHARS = 2000
@@ -66,3 +69,36 @@ def room_related(*, room: IncidentRoom, user, incidents: int = 5, passages: int 
         past.extend(PastIncident(room=other, score=0.0) for other in same)
     runbooks = search.search(query, k=passages, kinds=[DocumentKind.RUNBOOK, DocumentKind.REFERENCE])
     return Related(query=query, mode=runbooks.mode, incidents=past, passages=runbooks.hits)
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A passage handed to a writer as context: cited ``[kb:<id>]``."""
+
+    id: int
+    title: str
+    heading: str
+    kind: str
+    text: str
+    room_title: str = ""
+
+
+def context_passages(*, room: IncidentRoom, k: int = 5, chars: int = 600) -> list[Passage]:
+    """The top ``k`` passages for the room's words (runbooks, references and other rooms' reports), each cut to ``chars``.
+
+    For the report writer and the ticket notes. A knowledge base that cannot answer (an index being
+    rebuilt, a bad query) gives no passages rather than costing the report.
+    """
+    try:
+        found = search.search(room_query_text(room), k=k, exclude_room_id=room.id)
+    except Exception:  # noqa: BLE001 - context is a help, never a reason for a report to fail
+        logger.warning("No knowledge context for room %s", room.id, exc_info=True)
+        return []
+    return [
+        Passage(
+            id=hit.chunk.id, title=hit.chunk.document.title, heading=hit.chunk.heading, kind=hit.chunk.document.kind,
+            text=" ".join(hit.chunk.text.split())[:chars],
+            room_title=hit.chunk.document.room.title if hit.chunk.document.room_id else "",
+        )
+        for hit in found.hits
+    ]

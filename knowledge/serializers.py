@@ -168,3 +168,18 @@ class FeedbackSerializer(serializers.Serializer):
     comment = serializers.CharField()
     prompt_version = serializers.CharField()
     created_at = serializers.DateTimeField()
+
+
+class FeedbackQualityQuerySerializer(serializers.Serializer):
+    days = serializers.IntegerField(min_value=1, max_value=365, default=30)
+
+
+class FeedbackQualityRowSerializer(serializers.Serializer):
+    target = serializers.CharField()
+    target_label = serializers.CharField()
+    prompt_version = serializers.CharField()
+    up = serializers.IntegerField()
+    down = serializers.IntegerField()
+    total = serializers.IntegerField()
+    up_share = serializers.FloatField()
+

@@ -6,4 +6,5 @@ app_name = "knowledge"
 
 urlpatterns = [
     path("", views.knowledge_index, name="index"),
+    path("passages/<int:chunk_id>/", views.passage_detail, name="passage"),
 ]

@@ -2,6 +2,7 @@
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
@@ -32,3 +33,12 @@ def knowledge_index(request):
         "form": form, "may_upload": may_upload, "query": query, "result": result,
         "documents": selectors.document_list()[:100],
     })
+
+
+@login_required
+def passage_detail(request, chunk_id):
+    """One passage, as a ``kb:45`` citation chip opens it: its document, heading and whole text."""
+    chunk = selectors.passage_get(chunk_id=chunk_id)
+    if chunk is None:
+        raise Http404(_("No such passage."))
+    return render(request, "knowledge/passage.html", {"chunk": chunk, "document": chunk.document})

@@ -26,6 +26,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from alerts.selectors import alert_kpis
+from knowledge.selectors import knowledge_kpis
 from incidents.models import IncidentRoom, RoomStatus, Severity
 from reports.models import Report, ReportKind, ReportStatus
 
@@ -252,6 +253,11 @@ def alerts_source(window: Window) -> dict:
     return alert_kpis(start=window.start, end=window.end)
 
 
+def knowledge_source(window: Window) -> dict:
+    """New knowledge entries by kind, runbooks in all, assistant questions and their 👍 share (knowledge/selectors.py)."""
+    return knowledge_kpis(start=window.start, end=window.end)
+
+
 # Name -> source. Tests replace one entry to prove the others still come out.
 SOURCES = {
     "rooms": rooms_source,
@@ -264,6 +270,7 @@ SOURCES = {
     "postmortems": postmortems_source,
     "trend": trend_source,
     "alerts": alerts_source,
+    "knowledge": knowledge_source,
 }
 
 

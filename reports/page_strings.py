@@ -2,8 +2,10 @@
 
 from django.utils.translation import gettext_lazy as _
 
+from incidents.page_strings import COMMON
+
 REVIEW = {
-    "requestFailed": _("The request failed. Try again."),
+    **COMMON,
     "save": _("Save"), "saving": _("Saving…"), "saved": _("Saved as version %(number)s."),
     "conflict": _("Someone else saved first. Reload to see their version, then apply your change again."),
     "reload": _("Reload"), "noChanges": _("Nothing changed."),
@@ -16,5 +18,6 @@ REVIEW = {
     "draft": _("Draft"), "final": _("Final"), "version": _("Version"), "download": _("Download"),
     "source_ai": _("Written by the pipeline"), "source_edit": _("Edited by a person"),
     "source_section_ai": _("Section rewritten by AI"), "evidence": _("Sources"), "message": _("message"),
+    "passage": _("knowledge passage"),
     "newVersion": _("A new version was saved: %(number)s."),
 }

@@ -232,7 +232,9 @@ def citation_rule() -> str:
         "Cite the room's messages: every message in the data starts with its id, like [m123]. Each timeline row "
         "lists the ids of the messages it comes from in \"evidence\" (numbers only, e.g. [123, 130]); prose "
         "sections put the mark, like [m123], right after the fact it supports. Cite only ids that appear in the "
-        "data."
+        "data. Related knowledge passages start with their id, like [kb:45]: where one supports a statement (a "
+        "runbook step that was followed, a past incident with the same cause), put its mark after the statement. "
+        "They are background, not facts of this incident."
     )
 
 
@@ -263,11 +265,47 @@ def _file_lines(snapshot: RoomSnapshot) -> list[str]:
     return lines
 
 
+def _document_lines(snapshot: RoomSnapshot) -> list[str]:
+    """The text of the room's document files, each under its name (marked when cut to the budget)."""
+    if not snapshot.documents:
+        return []
+    lines = ["", _heading(pgettext("room data", "Documents attached to the room"))]
+    for document in snapshot.documents:
+        lines.append(f"### {document.name}")
+        lines.append(document.text if document.text else f"({document.error or pgettext('room data', 'no text')})")
+    return lines
+
+
+def kb_mark(passage) -> str:
+    """The mark a writer cites a knowledge passage by: ``[kb:45]``."""
+    return f"[kb:{passage.id}]"
+
+
+def passage_title(passage) -> str:
+    """ "Runbook title › heading", as the prompt and the document's references name a passage."""
+    if not passage.heading or passage.heading == passage.title:
+        return passage.title
+    # A heading path usually starts with the document's own title ("光模塊更換 › 步驟").
+    return passage.heading if passage.heading.startswith(passage.title) else f"{passage.title} › {passage.heading}"
+
+
+def _knowledge_lines(snapshot: RoomSnapshot) -> list[str]:
+    """Related passages of the knowledge base (runbooks, past incidents), each starting with its ``[kb:ID]``."""
+    if not snapshot.knowledge:
+        return []
+    lines = ["", _heading(pgettext("room data", "Related knowledge (runbooks, past incidents)"))]
+    for passage in snapshot.knowledge:
+        room = f" ({passage.room_title})" if passage.room_title else ""
+        lines.append(f"- {kb_mark(passage)} {passage_title(passage)}{room}: {passage.text}")
+    return lines
+
+
 def format_room(snapshot: RoomSnapshot, language: str) -> str:
     """The room data as headed sections of plain text, in the report language's labels."""
     with in_language(language):
         return "\n".join(_room_lines(snapshot) + _condensed_lines(snapshot) + _alert_lines(snapshot)
-                         + _timeline_lines(snapshot) + _file_lines(snapshot))
+                         + _timeline_lines(snapshot) + _file_lines(snapshot) + _document_lines(snapshot)
+                         + _knowledge_lines(snapshot))
 
 
 def item_state(status: str) -> str:

@@ -88,8 +88,7 @@ def clean_sections(report: Report, sections) -> dict:
     if problems:
         field = next((key for key in sections if key not in valid), next(iter(sections)))
         raise ServiceError(problems[0], details={f"sections.{field}": problems})
-    known = set(evidence.room_messages(snapshot_of(report)))
-    return json_safe(evidence.keep_known(valid, known, kind.list_fields))
+    return json_safe(evidence.keep_known(valid, evidence.citable(snapshot_of(report)), kind.list_fields))
 
 
 def snapshot_of(report: Report) -> RoomSnapshot:
@@ -227,8 +226,7 @@ def regenerate_section(report_id: str, key: str, instruction: str, user_id) -> i
                          seconds=time.monotonic() - started, price=result.price, currency=result.currency)
     with transaction.atomic():
         report = _locked(report)
-        known = set(evidence.room_messages(snapshot_of(report)))
-        sections = json_safe(evidence.keep_known(valid, known, kind.list_fields))
+        sections = json_safe(evidence.keep_known(valid, evidence.citable(snapshot_of(report)), kind.list_fields))
         version = _new_version(report, sections, source=VersionSource.SECTION_AI, author=author,
                                ledger_entry=entry, sources={key: provider})
     return version.number

@@ -116,7 +116,7 @@ class ReportVersionSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = ReportVersion
-        fields = ["number", "source", "changed_sections", "author", "created_at", "document_size", "download_url",
+        fields = ["id", "number", "source", "changed_sections", "author", "created_at", "document_size", "download_url",
                   "ledger", "ledger_label"]
 
     def get_ledger_label(self, version) -> str:

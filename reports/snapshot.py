@@ -101,6 +101,28 @@ class AlertInfo:
 
 
 @dataclass
+class KnowledgePassage:
+    """A passage of the knowledge base related to the room (a runbook step, a past report), cited ``[kb:<id>]``."""
+
+    id: int
+    title: str
+    heading: str
+    kind: str
+    text: str
+    room_title: str = ""
+
+
+@dataclass
+class DocumentText:
+    """The text of one of the room's document files (a pasted log, a vendor PDF), within the report's budget."""
+
+    name: str
+    text: str
+    truncated: bool = False
+    error: str = ""
+
+
+@dataclass
 class RoomSnapshot:
     room: RoomInfo
     members: list[MemberInfo]
@@ -111,6 +133,8 @@ class RoomSnapshot:
     collected_at: datetime = field(default_factory=timezone.now)
     action_items: list[ActionItemInfo] = field(default_factory=list)
     alerts: list[AlertInfo] = field(default_factory=list)
+    knowledge: list[KnowledgePassage] = field(default_factory=list)
+    documents: list[DocumentText] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return _jsonable(asdict(self))
@@ -135,6 +159,8 @@ class RoomSnapshot:
             collected_at=_dt(data["collected_at"]),
             action_items=[ActionItemInfo(**item) for item in data.get("action_items", [])],
             alerts=[AlertInfo(**_dates(a, "first_seen", "last_seen", "resolved_at")) for a in data.get("alerts", [])],
+            knowledge=[KnowledgePassage(**p) for p in data.get("knowledge", [])],
+            documents=[DocumentText(**d) for d in data.get("documents", [])],
         )
 
 

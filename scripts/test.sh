@@ -10,11 +10,18 @@ cd "$(dirname "$0")/.."
 . scripts/lib.sh
 scripts/bootstrap.sh dev
 # The integration tier: a directory, a browser, fonts, LibreOffice to open the reports, and a real Alertmanager.
-apt_install slapd ldap-utils chromium fonts-noto-cjk libreoffice-writer-nogui poppler-utils prometheus-alertmanager
+apt_install slapd ldap-utils chromium fonts-noto-cjk fonts-noto-color-emoji libreoffice-writer-nogui poppler-utils prometheus-alertmanager
 
+state=$(mktemp -d)
+started_services=""
+cleanup() {
+  rm -rf "$state"
+  [ -z "$started_services" ] || scripts/services.sh down
+}
+trap cleanup EXIT
 if [ -z "${TEST_DATABASE_URL:-}" ] || [ -z "${TEST_REDIS_URL:-}" ]; then
   scripts/services.sh up
-  trap 'scripts/services.sh down' EXIT
+  started_services=1
 fi
 
 # The suite sets up each production part itself; nothing from the caller's
@@ -26,8 +33,37 @@ export WARROOM_VAR_DIR=${WARROOM_VAR_DIR:-$PWD/var/test}
 export WARROOM_EMBEDDED_WORKER=false
 export PYTHONDONTWRITEBYTECODE=1
 
-set +e
-.venv/bin/python -m pytest "$@"
-status=$?
-set -e
-exit $status
+if [ $# -gt 0 ] || [ -n "${TEST_SERIAL:-}" ]; then
+  # Some tests (scripts/test.sh tests/reports -k notes), or the whole suite in one process.
+  set +e
+  .venv/bin/python -m pytest "$@"
+  status=$?
+  set -e
+  exit $status
+fi
+
+# The whole suite as two tiers side by side, one per core, each with its own test database,
+# Redis database and var directory (docs/testing.md):
+#   A: the unit tier (no marker), then the schemathesis walk of the API (long, and CPU-bound);
+#   B: everything marked integration, browser or reliability (real servers; much of it waits).
+# Every test runs exactly once. Lines are prefixed [A] / [B] as they come.
+export PYTHONUNBUFFERED=1
+redis_base=${WARROOM_TEST_REDIS_URL%/*}
+SCHEMATHESIS=tests/integration/test_schemathesis.py
+(
+  (
+    export DATABASE_URL="${DATABASE_URL}_unit" WARROOM_TEST_REDIS_URL="$redis_base/${TEST_UNIT_REDIS_DB:-1}"
+    export WARROOM_VAR_DIR="$WARROOM_VAR_DIR-unit"
+    .venv/bin/python -m pytest -m "not (integration or browser or reliability)" && .venv/bin/python -m pytest "$SCHEMATHESIS"
+  ) 2>&1
+  echo $? >"$state/a"
+) | sed -u 's/^/[A] /' &
+(
+  .venv/bin/python -m pytest -m "integration or browser or reliability" --ignore="$SCHEMATHESIS" 2>&1
+  echo $? >"$state/b"
+) | sed -u 's/^/[B] /' &
+wait
+status_a=$(cat "$state/a" 2>/dev/null || echo 1)
+status_b=$(cat "$state/b" 2>/dev/null || echo 1)
+echo "==> Tier A (unit, schemathesis): exit $status_a; tier B (integration, browser, reliability): exit $status_b"
+[ "$status_a" -eq 0 ] && [ "$status_b" -eq 0 ]

@@ -16,6 +16,7 @@ from django.utils.translation import pgettext
 from docx.shared import RGBColor
 
 from incidents.timing import human_duration
+from knowledge.models import DocumentKind
 from reports import delivery, kpis
 from reports.daily.charts import MUTED, category_chart, trend_chart
 from reports.models import Report
@@ -249,8 +250,25 @@ def _alerts(builder, figures: dict) -> None:
         builder.table([_("Noisiest sources and alerts"), _("Alerts")], noisy, TWO_COLUMNS_CM)
 
 
+def _knowledge(builder, figures: dict) -> None:
+    found = figures.get("knowledge")
+    if found is None:
+        return  # a day written before Warroom kept a knowledge base
+    kinds = dict(DocumentKind.choices)
+    _metric_table(builder, _("Knowledge"), [
+        (_("Knowledge"), found, lambda k: [
+            *[[_("New: %(kind)s") % {"kind": kinds.get(kind, kind)}, _number(count)]
+              for kind, count in k["new_by_kind"].items()],
+            [_("New knowledge entries"), _number(sum(k["new_by_kind"].values()))],
+            [_("Runbooks in all"), _number(k["runbooks"])],
+            [_("Assistant questions asked"), _number(k["questions"])],
+            [_("Answers rated 👍"), _percent(k["answer_up_share"])
+             + (f" ({_number(k['answer_ratings'])})" if k["answer_ratings"] else "")]]),
+    ])
+
+
 def build_daily_docx(content: dict) -> bytes:
-    """The day's .docx in the active language: header, incidents, categories, longest open, reports, alerts."""
+    """The day's .docx in the active language: header, incidents, categories, longest open, reports, alerts, knowledge."""
     figures, day = content["kpis"], content["period"]["date"]
     builder = DocxBuilder(font_east_asia=settings.REPORT_FONT_EAST_ASIA,
                           font_windows=settings.REPORT_FONT_EAST_ASIA_WINDOWS)
@@ -260,5 +278,6 @@ def build_daily_docx(content: dict) -> bytes:
     _longest_open(builder, figures)
     _reports(builder, figures)
     _alerts(builder, figures)
+    _knowledge(builder, figures)
     builder.footer(f"Warroom · {daily_title(date.fromisoformat(day))}")
     return builder.save()

@@ -17,7 +17,7 @@ from django.utils.translation import pgettext
 
 from incidents.timing import minutes_between
 from reports.llm.base import LLMClient, LLMRequest, LLMResult
-from reports.prompts import duration_text, in_language, local, said, section_keys_for
+from reports.prompts import duration_text, in_language, kb_mark, local, passage_title, said, section_keys_for
 from reports.snapshot import RoomSnapshot
 
 # Timeline rows the offline writer keeps at most (status and system events first).
@@ -29,6 +29,8 @@ ROOT_CAUSE_HINTS = 3
 
 # Talk messages quoted in the resolution process, at most.
 MAX_PROCESS_QUOTES = 12
+# Related knowledge passages listed in the resolution process, at most.
+MAX_RELATED_PASSAGES = 3
 # Older status and system events added to the timeline, at most.
 MAX_OLDER_EVENTS = 10
 # How long a quoted message may be, in characters: a timeline row, a process or root-cause quote, a first word.
@@ -134,6 +136,13 @@ def _resolution_process(snapshot: RoomSnapshot):
     for i in sorted({int(i * step) for i in range(min(MAX_PROCESS_QUOTES, len(talk)))}):
         m = talk[i]
         parts.append(f"• {local(m.time, with_date=False)} {said(m.sender, _clip(m.body, CLIP_QUOTE))}")
+    readable = [d.name for d in snapshot.documents if d.text]
+    if readable:
+        parts.append(_("Documents attached to the room: %(names)s.") % {"names": ", ".join(readable)})
+    if snapshot.knowledge:
+        # Found by search, not chosen by a person: offered as related reading, not as what was done.
+        parts.append(_("Related knowledge found by search (not checked by the responders):"))
+        parts += [f"• {passage_title(p)} {kb_mark(p)}" for p in snapshot.knowledge[:MAX_RELATED_PASSAGES]]
     return "\n".join(parts)
 
 

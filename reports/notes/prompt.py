@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 
 from django.conf import settings
@@ -19,8 +20,14 @@ SYSTEM_PROMPT = _(
     "You are the on-call engineer writing ticket notes for an incident that was just resolved. Write in English, "
     "four sections in this order, each starting with '## Title': ## Problem Summary, ## Steps Taken, "
     "## Resolution, ## Next Steps. Use '- ' bullets for steps and next steps. Use only the incident data given; "
-    "do not invent facts; be brief and concrete."
+    "do not invent facts; be brief and concrete. Where a related knowledge passage of the data (marked like "
+    "[kb:45]) supports a step, put its mark after the step."
 )
+
+def prompt_version(language: str) -> str:
+    """A short hash of the notes' instructions in ``language``: which prompt wrote them (feedback, the ledger)."""
+    return hashlib.sha256(text_in(language, SYSTEM_PROMPT).encode()).hexdigest()[:12]
+
 
 _BULLET = re.compile(r"^([-*•]|\d+[.)])\s+")
 MAX_STEP_CHARS = 300

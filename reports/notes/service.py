@@ -10,6 +10,7 @@ from the room data. Every version is kept; Regenerate makes a new one.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
 
 from celery import shared_task
@@ -20,10 +21,10 @@ from django.utils.translation import gettext as _
 from kombu.exceptions import OperationalError as BrokerError
 
 from config import metrics
-from reports import events, lifecycle
+from reports import events, evidence, ledger, lifecycle
 from reports.llm import LLMError, LLMRequest, LLMResult, configured_provider, get_client
 from reports.models import Report, ReportKind, ReportStatus, ReportStep, StepStatus
-from reports.notes.prompt import PROBLEM, SYSTEM_PROMPT, next_steps
+from reports.notes.prompt import PROBLEM, SYSTEM_PROMPT, next_steps, prompt_version
 from reports.notes.streamer import Streamer
 from reports.notes.writer import offline_notes
 from reports.pipeline.collect import collect_room
@@ -132,20 +133,33 @@ def _write(report: Report) -> None:
     except EmptyRoom:
         snapshot = None
     streamer = Streamer(report)
+    started = time.monotonic()
     with translation.override(language):
         system = str(SYSTEM_PROMPT)
         prompt = format_room(snapshot, language) if snapshot else report.room.title
         draft = _draft(report, snapshot, system, prompt, streamer)
         title = _("%(room)s — %(notes)s") % {"room": report.room.title, "notes": PROBLEM}
     streamer.flush()
+    if snapshot is not None:
+        # Only the passages the writer was given may be cited ([kb:ID]); invented ids are dropped.
+        draft.text = evidence.keep_known_text(draft.text, evidence.citable(snapshot))
     if draft.result is None or streamer.text.strip() != draft.text:
-        # What the room saw so far is not the final text (fallback, or a blocking retry).
+        # What the room saw so far is not the final text (fallback, an invented citation, a blocking retry).
         streamer(draft.text, True)
-    _save(report, step, draft, title=title, system=system, prompt=prompt, deltas=streamer.count)
+    entry = _ledger(draft, language, seconds=time.monotonic() - started)
+    _save(report, step, draft, title=title, system=system, prompt=prompt, deltas=streamer.count, entry=entry)
+
+
+def _ledger(draft: Draft, language: str, *, seconds: float) -> dict:
+    """The AI ledger of the notes: who wrote them, with which prompt, at what cost."""
+    result = draft.result or LLMResult(text="", provider=draft.provider)
+    return ledger.entry(provider=draft.provider, model=result.model, prompt_version=prompt_version(language),
+                        prompt_tokens=result.prompt_tokens, completion_tokens=result.completion_tokens,
+                        seconds=seconds, price=result.price, currency=result.currency)
 
 
 def _save(report: Report, step: ReportStep, draft: Draft, *, title: str, system: str, prompt: str,
-          deltas: int) -> None:
+          deltas: int, entry: dict) -> None:
     result = draft.result
     content = {"text": draft.text, "next_steps": next_steps(draft.text), "deltas": deltas}
     now = timezone.now()
@@ -153,7 +167,7 @@ def _save(report: Report, step: ReportStep, draft: Draft, *, title: str, system:
         "status": ReportStatus.COMPLETED, "content": content, "provider": draft.provider,
         "fallback_reason": draft.fallback_reason, "prompt_tokens": result.prompt_tokens if result else 0,
         "completion_tokens": result.completion_tokens if result else 0, "completed_at": now, "percent": 100,
-        "title": title[:300],
+        "title": title[:300], "ledger": entry,
     }
     Report.objects.filter(id=report.id).update(**fields)
     for name, value in fields.items():

@@ -15,12 +15,13 @@ from django.utils.translation import gettext as _
 from django.utils.translation import pgettext, pgettext_lazy
 
 from incidents.timing import minutes_between
+from knowledge.models import DocumentKind
 from reports import evidence
 from reports.models import Report, ReportState
 from reports.snapshot import RoomSnapshot
 from reports.pipeline.docx_builder import MAX_IMAGE_BYTES, DocumentModel, ImageItem, human_size
-from reports.prompts import SectionSet, duration_text, in_language, item_state, local, normalize_language, \
-    sections_for, zone_name
+from reports.prompts import SectionSet, duration_text, in_language, item_state, kb_mark, local, normalize_language, \
+    passage_title, sections_for, zone_name
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +48,10 @@ DOCUMENT_LABELS = {
     "assignee": pgettext_lazy("report", "Owner"),
     "due": pgettext_lazy("report", "Due"),
     "item_status": pgettext_lazy("report", "Status"),
+    "references": pgettext_lazy("report", "References"),
+    "reference": pgettext_lazy("report", "Mark"),
+    "passage": pgettext_lazy("report", "Knowledge passage"),
+    "document_kind": pgettext_lazy("report", "Kind"),
 }
 # Who wrote the sections, by provider.
 WRITERS = {
@@ -208,8 +213,18 @@ def document_model(report: Report, snapshot: RoomSnapshot) -> DocumentModel:
             sections=sections, sources=content.get("sources") or {},
             notes=_notes(report, kind), labels=labels_for(language), images=images, other_files=others,
             footer=_footer(report.kind, snapshot.room.title), action_items=_action_items(snapshot, kind),
+            references=_references(content.get("sections") or {}, snapshot),
             author=report.requested_by.label if report.requested_by_id else "", subject=snapshot.room.title,
         )
+
+
+def _references(sections: dict, snapshot: RoomSnapshot) -> list[tuple[str, str, str]]:
+    """The knowledge passages the sections cite: mark, title (and the past incident's room), kind."""
+    rows = []
+    for passage in evidence.references(sections, snapshot):
+        title = passage_title(passage) + (f" ({passage.room_title})" if passage.room_title else "")
+        rows.append((kb_mark(passage), title, str(dict(DocumentKind.choices).get(passage.kind, passage.kind))))
+    return rows
 
 
 def staging_name(report: Report) -> str:

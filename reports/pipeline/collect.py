@@ -14,17 +14,23 @@ from __future__ import annotations
 from datetime import timedelta
 
 
+from django.conf import settings
+
 from alerts.selectors import room_alerts
 from incidents import timeline
 from incidents.models import MessageKind, RoomFile
 from incidents.selectors import room_action_items, room_members, room_timeline
+from knowledge.related import context_passages
+from knowledge.room_files import room_file_texts
 from reports.prompts import in_language
 from reports.snapshot import (
     ActionItemInfo,
     AlertInfo,
     CondensedHistory,
+    DocumentText,
     EmptyRoom,
     FileInfo,
+    KnowledgePassage,
     MemberInfo,
     MessageLine,
     QuietStretch,
@@ -123,6 +129,21 @@ def _alerts(room) -> list[AlertInfo]:
     ]
 
 
+def _knowledge(room) -> list[KnowledgePassage]:
+    """The knowledge base's top passages for the room, bounded, for the writer to cite as ``[kb:<id>]``."""
+    passages = context_passages(room=room, k=settings.REPORT_KNOWLEDGE_PASSAGES,
+                                chars=settings.REPORT_KNOWLEDGE_PASSAGE_CHARS)
+    return [KnowledgePassage(id=p.id, title=p.title, heading=p.heading, kind=p.kind, text=p.text, room_title=p.room_title)
+            for p in passages]
+
+
+def _documents(room, language: str) -> list[DocumentText]:
+    """The text of the room's document files, sharing ``REPORT_DOCUMENT_BUDGET_CHARS``; labels in the report's language."""
+    with in_language(language):
+        texts = room_file_texts(room=room, budget=settings.REPORT_DOCUMENT_BUDGET_CHARS)
+        return [DocumentText(name=t.label, text=t.text, truncated=t.truncated, error=str(t.error)) for t in texts]
+
+
 def collect_room(room, *, max_messages: int, language: str = "zh-hant") -> RoomSnapshot:
     """Read the room once into a snapshot. Raises :class:`EmptyRoom` when there are no messages.
 
@@ -148,4 +169,5 @@ def collect_room(room, *, max_messages: int, language: str = "zh-hant") -> RoomS
     return RoomSnapshot(
         room=room_info, members=members, messages=recent, files=_files(room), total_messages=total,
         condensed=condensed, action_items=_action_items(room), alerts=_alerts(room),
+        knowledge=_knowledge(room), documents=_documents(room, language),
     )

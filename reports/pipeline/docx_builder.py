@@ -98,6 +98,8 @@ class DocumentModel:
     subject: str = ""
     # (title, assignee, due date, status) rows of the room's follow-up work.
     action_items: list[tuple[str, str, str, str]] = field(default_factory=list)
+    # (mark, passage, document kind) rows of the knowledge passages the report cites ([kb:45]).
+    references: list[tuple[str, str, str]] = field(default_factory=list)
     # The sections shown as tables: key -> the fields of a row (headers are labels[field]); the
     # incident report's unless the assemble stage gives the report kind's.
     list_fields: dict[str, list[str]] = field(default_factory=lambda: dict(LIST_SECTIONS))
@@ -393,6 +395,11 @@ def build_docx(model: DocumentModel, *, font_east_asia: str, font_windows: str) 
         builder.heading(labels["action_items"], level=1)
         builder.table([labels["item"], labels["assignee"], labels["due"], labels["item_status"]],
                       [list(row) for row in model.action_items], [8.5, 3.5, 2.5, 2.0])
+
+    if model.references:
+        builder.heading(labels["references"], level=1)
+        builder.table([labels["reference"], labels["passage"], labels["document_kind"]],
+                      [list(row) for row in model.references], [2.5, 11.0, 3.0])
 
     if model.images or model.other_files:
         builder.heading(labels["attachments"], level=1)

@@ -143,7 +143,7 @@ def generate_content(report_id, *, deadline: float | None = None) -> None:
 def _save_content(report: Report, outcome: WriteOutcome, *, seconds: float) -> None:
     """The sections (only citations of the room's own messages kept) and the AI ledger of the writing."""
     kind = sections_for(report.kind)
-    known = set(evidence.room_messages(RoomSnapshot.from_dict(_snapshot_of(report))))
+    known = evidence.citable(RoomSnapshot.from_dict(_snapshot_of(report)))
     outcome.sections = evidence.keep_known(outcome.sections, known, kind.list_fields)
     fields = {
         "content": state.json_safe(outcome.content()), "provider": outcome.provider[:20],

@@ -27,6 +27,25 @@
   }
   loadLedger();
 
+  /* How people rate the AI's outputs (👍/👎 on report versions, notes and assistant answers). */
+  async function loadQuality() {
+    const body = document.querySelector("#ai-quality tbody");
+    try {
+      const data = await W.api("/api/feedback/quality?days=30");
+      if (!data.rows.length) {
+        body.replaceChildren(W.el("tr", {}, W.el("td", { colSpan: 5, class: "muted", text: t.no_ratings })));
+        return;
+      }
+      body.replaceChildren(...data.rows.map((r) => W.el("tr", {},
+        W.el("td", { text: r.target_label }), W.el("td", {}, W.el("code", { text: r.prompt_version || "–" })),
+        W.el("td", { text: r.up.toLocaleString() }), W.el("td", { text: r.down.toLocaleString() }),
+        W.el("td", { text: Math.round(r.up_share * 100) + "%" }))));
+    } catch (e) {
+      body.replaceChildren(W.el("tr", {}, W.el("td", { colSpan: 5, class: "form-error", text: e.message })));
+    }
+  }
+  loadQuality();
+
   async function load(range) {
     const error = document.getElementById("stats-error");
     try {

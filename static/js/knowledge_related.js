@@ -108,7 +108,7 @@
           if (target) { target.scrollIntoView({ block: "center" }); target.classList.add("flash"); }
         });
       } else {
-        chip.href = "/knowledge/?q=" + encodeURIComponent(cite[1]);
+        chip.href = "/knowledge/passages/" + cite[3] + "/";
       }
       box.appendChild(chip);
     });
@@ -124,7 +124,7 @@
       q.className = "kb-question";
       q.textContent = question.question;
       li.appendChild(q);
-      li.appendChild(document.createElement("div"));
+      li.answer = li.appendChild(document.createElement("div"));
       li.text = "";
       items[question.id] = li;
       list.appendChild(li);
@@ -132,14 +132,24 @@
     return li;
   }
 
-  function show(li, text) { li.replaceChild(withChips(text), li.lastChild); }
+  function show(li, text) {
+    const box = withChips(text);
+    li.replaceChild(box, li.answer);
+    li.answer = box;
+  }
+
+  /* An answered question gets 👍/👎 (once; a re-read after reconnect keeps the buttons). */
+  function rateable(li) {
+    if (li.querySelector(".feedback")) return;
+    li.appendChild(W.feedback("answer", li.dataset.id));
+  }
 
   async function sync() {
     try {
       const questions = await W.api(card.dataset.url);
       questions.forEach((q) => {
         const li = entry(q);
-        if (q.status === "answered") show(li, q.answer);
+        if (q.status === "answered") { show(li, q.answer); rateable(li); }
         else if (q.status === "failed") show(li, q.error_message || card.dataset.i18nFailed);
       });
     } catch (e) { /* the next (re)connect syncs again */ }
@@ -154,6 +164,7 @@
     room.on("assistant.done", (event) => {
       const li = items[event.question_id] || entry({ id: event.question_id, question: "" });
       show(li, event.status === "answered" ? event.answer : (event.error_message || card.dataset.i18nFailed));
+      if (event.status === "answered") rateable(li);
     });
     room.on("sync", sync);
   }

@@ -90,7 +90,8 @@
       setWaiting(false);
       draw(note.text, note.next_steps);
       $("notes-copy").hidden = false;
-      $("notes-meta").textContent = note.provider === "offline" ? t.offline : note.provider === "offline-fallback" ? t.fallback : t.ai;
+      $("notes-meta").textContent = (note.provider === "offline" ? t.offline : note.provider === "offline-fallback" ? t.fallback : t.ai) + " ";
+      $("notes-meta").append(W.feedback("notes", note.id));
       showNextSteps(note.next_steps);
     } else if (note.status === "failed") {
       setWaiting(false);

@@ -21,9 +21,17 @@
                        title: t.message + " " + id, text: "m" + id });
   }
 
-  function citations(ids) {
-    if (!ids || !ids.length) return null;
-    return W.el("p", { class: "citations" }, W.el("span", { class: "muted", text: t.evidence + " " }), ...ids.map(chip));
+  /* [kb:45] marks as chips that open the knowledge passage. */
+  function passageChip(id) {
+    return W.el("a", { class: "chip citation passage", href: "/knowledge/passages/" + id + "/", "data-passage": id,
+                       title: t.passage + " " + id, text: "kb:" + id });
+  }
+
+  function citations(ids, text) {
+    const passages = [...new Set([...String(text || "").matchAll(/\[kb:(\d+)\]/g)].map((m) => m[1]))];
+    if ((!ids || !ids.length) && !passages.length) return null;
+    return W.el("p", { class: "citations" }, W.el("span", { class: "muted", text: t.evidence + " " }),
+      ...(ids || []).map(chip), ...passages.map(passageChip));
   }
 
   function proseEditor(section, value) {
@@ -105,7 +113,7 @@
       const editor = section.fields ? tableEditor(section, value) : proseEditor(section, value);
       return W.el("section", { class: "card section", "data-key": section.key },
         W.el("h2", { text: section.title }), editor,
-        section.fields ? null : citations((report.citations || {})[section.key]),
+        section.fields ? null : citations((report.citations || {})[section.key], value),
         W.el("pre", { class: "preview", hidden: true }), rewriteControls(section));
     }));
     $("review-version").textContent = report.version;
@@ -170,7 +178,9 @@
       W.el("a", { href: v.download_url, text: t.version + " " + v.number }),
       W.el("span", { class: "muted", text: " · " + (t["source_" + v.source] || v.source) +
         (v.author ? " · " + v.author.name : "") + (v.changed_sections.length ? " · " + v.changed_sections.map(titleOf).join("、") : "") +
-        (v.ledger_label ? " · " + v.ledger_label : "") }))));
+        (v.ledger_label ? " · " + v.ledger_label : "") }),
+      // What the AI wrote gets 👍/👎; a person's edit is not the AI's output.
+      v.source !== "edit" ? W.feedback("report_version", v.id) : null)));
     for (const [id, pick] of [["compare-from", 1], ["compare-to", 0]]) {
       const select = $(id), keep = select.value;
       select.replaceChildren(...versions.map((v) => W.el("option", { value: v.number, text: t.version + " " + v.number })));

@@ -132,5 +132,36 @@
     document.getElementById("topmenu").classList.toggle("open", open);
   });
 
-  window.Warroom = { api, toast, formatTime, formatDuration, el, liveRoom, cookie, format };
+  /*
+   * 👍/👎 on one AI output (POST /api/feedback/): 👍 is sent at once; 👎 opens an optional
+   * comment. target is "report_version", "notes" or "answer"; the words are the page's (COMMON).
+   */
+  function feedback(target, id) {
+    const t = window.WARROOM_I18N || {};
+    const box = el("span", { class: "feedback", "data-target": target, "data-id": String(id) });
+    const up = el("button", { type: "button", class: "link-button", text: "👍", title: t.rateUp, ariaLabel: t.rateUp });
+    const down = el("button", { type: "button", class: "link-button", text: "👎", title: t.rateDown, ariaLabel: t.rateDown });
+    const comment = el("input", { type: "text", maxLength: 2000, placeholder: t.feedbackComment, hidden: true });
+    const send = el("button", { type: "button", text: t.feedbackSend, hidden: true });
+    const said = el("small", { class: "muted", role: "status" });
+    async function rate(rating, text) {
+      try {
+        await api("/api/feedback/", { method: "POST", json: { target, id: String(id), rating, comment: text || "" } });
+        up.classList.toggle("on", rating === "up");
+        down.classList.toggle("on", rating === "down");
+        comment.hidden = send.hidden = true;
+        said.textContent = t.feedbackThanks || "";
+      } catch (e) {
+        said.textContent = e.message;
+      }
+    }
+    up.addEventListener("click", () => rate("up"));
+    down.addEventListener("click", () => { comment.hidden = send.hidden = false; comment.focus(); rate("down"); });
+    send.addEventListener("click", () => rate("down", comment.value));
+    comment.addEventListener("keydown", (e) => { if (e.key === "Enter") { e.preventDefault(); rate("down", comment.value); } });
+    box.append(up, down, comment, send, said);
+    return box;
+  }
+
+  window.Warroom = { api, toast, formatTime, formatDuration, el, liveRoom, cookie, format, feedback };
 })();

@@ -7,8 +7,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from incidents.models import IncidentRoom, MemberRole, RoomStatus
 from knowledge import services
-from knowledge.models import DocumentStatus, KnowledgeDocument
+from knowledge.models import DocumentStatus, Feedback, KnowledgeDocument
 from tests.browser.test_room_page import browser, log_in, open_room, page, shot, stack  # noqa: F401 - shared fixtures
+from tests.fakes.ai_server import Reply
 from tests.factories import add_member, add_messages, make_room, make_user
 from tests.services import wait_until
 
@@ -42,10 +43,28 @@ def test_related_panel_shows_the_past_incident_and_the_assistant_streams_an_answ
     assert page.locator("#related-passages mark").count() > 0
     shot(page, "knowledge-01-related")
 
+    # The AI (the stack's fake DIFY) streams an answer citing a message and the runbook.
+    step = runbook.chunks.first()
+    answer = f"core-sw-02 的連接埠錯誤計數持續上升 [m{messages[-1].id}]，請依 runbook 更換光模塊 [kb:{step.id}]。"
+    stack["ai"].script[:] = [Reply(answer=answer, chunks=6, chunk_delay=0.3)]
+    page.evaluate("""() => { window.assistantPieces = [];
+      new MutationObserver(() => window.assistantPieces.push(document.getElementById("assistant-answers").innerText))
+        .observe(document.getElementById("assistant-answers"), {childList: true, subtree: true, characterData: true}); }""")
     page.fill("#assistant-question", "catch me up")
     page.click("#assistant-form button[type=submit]")
-    chip = page.wait_for_selector(f"#assistant-answers .chip.cite:text('m{messages[-1].id}')")
-    assert room.title in page.inner_text("#assistant-answers")
+    page.wait_for_selector(f"#assistant-answers a.chip.cite[href='/knowledge/passages/{step.id}/']")
+    assert "請依 runbook 更換光模塊" in page.inner_text("#assistant-answers")
+    # Streamed: the panel showed part of the answer before all of it.
+    pieces = page.evaluate("window.assistantPieces")
+    assert any("連接埠" in p and "更換光模塊" not in p for p in pieces), pieces
     shot(page, "knowledge-02-assistant")
-    chip.click()
+    page.click(f"#assistant-answers .chip.cite:text('m{messages[-1].id}')")
     assert page.locator(f"#timeline li[data-id='{messages[-1].id}']").is_visible()
+
+    # 👎 with a comment on the answer: recorded for the AI-quality card.
+    page.click("#assistant-answers .feedback button[aria-label]:nth-of-type(2)")
+    page.fill("#assistant-answers .feedback input", "少了告警資訊")
+    page.press("#assistant-answers .feedback input", "Enter")
+    wait_until(lambda: Feedback.objects.filter(target="answer", rating="down", comment="少了告警資訊").exists(),
+               timeout=10, what="the feedback stored")
+    shot(page, "knowledge-03-feedback")

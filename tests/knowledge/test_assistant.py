@@ -123,7 +123,7 @@ def test_feedback_on_an_answer_of_a_room_one_is_not_in_is_404(api, room, member,
     assert not Feedback.objects.exists()
 
 
-def test_feedback_on_reports_needs_their_resolver(api, member, english):
+def test_feedback_on_an_unknown_kind_of_output_is_refused(api, member, english):
     api.force_login(member)
-    response = api.post("/api/feedback/", {"target": "notes", "id": "x", "rating": "up"}, format="json")
-    assert response.status_code == 400 and response.json()["error"]["code"] == "unsupported_target"
+    response = api.post("/api/feedback/", {"target": "daily", "id": "x", "rating": "up"}, format="json")
+    assert response.status_code == 400 and "target" in response.json()["error"]["details"]

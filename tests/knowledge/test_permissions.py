@@ -42,6 +42,8 @@ def urls(room, document, question):
         "search": ("get", "/api/knowledge/search?q=光模", None),
         "related": ("get", f"/api/rooms/{room.id}/related", None),
         "upload page": ("get", "/knowledge/", None),
+        "passage page": ("get", f"/knowledge/passages/{document.chunks.first().id}/", None),
+        "ai quality": ("get", "/api/feedback/quality", None),
     }
 
 
@@ -55,6 +57,8 @@ EXPECTED = {
     "search":       (401,      200,      200,    200,       200),
     "related":      (401,      404,      200,    200,       200),
     "upload page":  (302,      200,      200,    200,       200),
+    "passage page": (302,      200,      200,    200,       200),
+    "ai quality":   (401,      200,      200,    200,       200),
     "questions":    (401,      404,      200,    200,       200),
     "ask":          (401,      404,      202,    202,       202),
     "question":     (401,      404,      200,    200,       200),
