@@ -30,6 +30,9 @@ def urls(room, document, question):
     ask = f"/api/rooms/{room.id}/assistant/questions"
     # The SSE stream (an async view) is walked in test_assistant.py: 401, 404, 200.
     return {
+        # Before "reparse": reparsing replaces the document's passages (and their ids).
+        "passage page": ("get", f"/knowledge/passages/{document.chunks.first().id}/", None),
+        "ai quality": ("get", "/api/feedback/quality", None),
         "questions": ("get", ask, None),
         "ask": ("post", ask, {"question": "進度？"}),
         "question": ("get", f"{ask}/{question.id}", None),
@@ -42,8 +45,6 @@ def urls(room, document, question):
         "search": ("get", "/api/knowledge/search?q=光模", None),
         "related": ("get", f"/api/rooms/{room.id}/related", None),
         "upload page": ("get", "/knowledge/", None),
-        "passage page": ("get", f"/knowledge/passages/{document.chunks.first().id}/", None),
-        "ai quality": ("get", "/api/feedback/quality", None),
     }
 
 
