@@ -9,8 +9,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
 scripts/bootstrap.sh dev
-# The integration tier: a directory, a browser, fonts, LibreOffice to open the reports, and a real Alertmanager.
-apt_install slapd ldap-utils chromium fonts-noto-cjk libreoffice-writer-nogui poppler-utils prometheus-alertmanager
+# The integration tier: a directory, a browser, fonts, LibreOffice to open the reports, a real Alertmanager,
+# and Redis Sentinel (the failover test starts a primary, a replica and three sentinels of its own).
+apt_install slapd ldap-utils chromium fonts-noto-cjk libreoffice-writer-nogui poppler-utils prometheus-alertmanager redis-server redis-sentinel
 
 if [ -z "${TEST_DATABASE_URL:-}" ] || [ -z "${TEST_REDIS_URL:-}" ]; then
   scripts/services.sh up
