@@ -78,6 +78,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "config.middleware.PrivateCacheMiddleware",
+    "config.middleware.RedisUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"

@@ -123,6 +123,7 @@ class CatchingUpClient(threading.Thread):
         self.last_seen = None  # created_at of the newest message seen
         self.connects = []  # monotonic times of successful connects
         self.drops = []  # monotonic times the socket closed under it
+        self.refusals = []  # HTTP status of each refused handshake
         self.halt = threading.Event()
         self.ready = threading.Event()
 
@@ -168,7 +169,9 @@ class CatchingUpClient(threading.Thread):
                                 self.live.setdefault(event["id"], time.monotonic())
                                 self._note(event)
                         return
-                except (OSError, websockets.WebSocketException, ConnectionError, httpx.HTTPError):
+                except (OSError, websockets.WebSocketException, ConnectionError, httpx.HTTPError) as exc:
+                    if isinstance(exc, websockets.InvalidStatus):
+                        self.refusals.append(exc.response.status_code)
                     if self.connects:
                         self.drops.append(time.monotonic())
                     await asyncio.sleep(delay)
@@ -267,6 +270,8 @@ def test_redis_primary_killed_under_sentinel_loses_no_report_and_no_message(clus
         assert listener.drops and any(t > killed_at for t in listener.connects), (listener.drops, listener.connects)
         missing = created - listener.seen()
         assert not missing, f"a client missed {len(missing)} messages: {sorted(missing)[:10]}"
+        # A handshake during the switch is refused with a 503 (or not answered at all), never a 500.
+        assert set(listener.refusals) <= {503}, listener.refusals
         # Live events flow again on the new primary.
         assert any(t > recovered_at for t in listener.live.values())
 
@@ -275,7 +280,8 @@ def test_redis_primary_killed_under_sentinel_loses_no_report_and_no_message(clus
         "\nSentinel failover figures: "
         f"promoted after {promoted_at - killed_at:.2f} s; "
         f"API answering again (201s only) after {recovered_at - killed_at:.2f} s; "
-        f"WebSockets reconnected after {', '.join(f'{r:.2f}' for r in reconnected)} s; "
+        f"WebSockets reconnected after {', '.join(f'{r:.2f}' for r in reconnected)} s "
+        f"(handshakes refused with 503: {[len(listener.refusals) for listener in listeners]}); "
         f"{len(refused)} of {len(during)} posts answered 503 during the switch, "
         f"{sum(1 for s, _ in during if s == 201)} answered 201, none lost; "
         f"reports: {len(generated)} completed, attempts {[Report.objects.get(id=r).attempts for r in generated]}"
