@@ -184,6 +184,10 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     # With Sentinel: the monitored primary's name and the sentinels' own connection options.
     **(_celery_redis["transport_options"] if _celery_redis else {}),
 }
+# Sending a task (a stage's next stage from the worker, a new report's chain from the web)
+# is retried for about 6 s before it gives up: longer than a Sentinel failover (about 2.5 s,
+# docs/reliability.md), so the chain goes on by itself instead of waiting for the reaper.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 8, "interval_start": 0, "interval_step": 0.5, "interval_max": 1.0}
 CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = _celery_redis["transport_options"] if _celery_redis else {}
 CELERY_REDIS_BACKEND_HEALTH_CHECK_INTERVAL = 30
 CELERY_TASK_SERIALIZER = "json"
