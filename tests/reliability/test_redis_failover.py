@@ -82,6 +82,17 @@ def stack(cluster, service_env, service_log_dir):
             process.stop()
 
 
+@pytest.fixture
+def threads():
+    """The test's client threads, stopped at the end even when an assertion failed halfway."""
+    started = []
+    yield started
+    for thread in started:
+        thread.halt.set()
+    for thread in started:
+        thread.join(10)
+
+
 class Poster(threading.Thread):
     """Posts a message to the room every few milliseconds and keeps every answer."""
 
@@ -89,11 +100,11 @@ class Poster(threading.Thread):
         super().__init__(daemon=True)
         self.client, self.room = client, room
         self.answers = []  # (monotonic time, status, json or text)
-        self.stop = threading.Event()
+        self.halt = threading.Event()
 
     def run(self):
         n = 0
-        while not self.stop.is_set():
+        while not self.halt.is_set():
             n += 1
             try:
                 response = self.client.post(f"/api/rooms/{self.room.id}/messages/", json={"body": f"tick {n}"})
@@ -190,7 +201,7 @@ def _resolved_room(commander, responder, title):
     return room
 
 
-def test_redis_primary_killed_under_sentinel_loses_no_report_and_no_message(cluster, stack, s3_server):
+def test_redis_primary_killed_under_sentinel_loses_no_report_and_no_message(cluster, stack, s3_server, threads):
     commander = factories.make_user(username="ic-rel", display_name="陳指揮 IC")
     responder = factories.make_user(username="resp-rel", display_name="王小明 Responder")
     chat = factories.make_room(commander=commander, title="容錯移轉 Failover")
@@ -200,11 +211,13 @@ def test_redis_primary_killed_under_sentinel_loses_no_report_and_no_message(clus
     client = api_client(stack, "resp-rel")
     listeners = [CatchingUpClient(stack, api_client(stack, name), chat) for name in ("resp-rel", "ic-rel")]
     for listener in listeners:
+        threads.append(listener)
         listener.start()
     for listener in listeners:
         assert listener.ready.wait(20), "the WebSocket did not connect"
 
     poster = Poster(api_client(stack, "ic-rel"), chat)
+    threads.append(poster)
     poster.start()
     wait_for(lambda: all(listener.live for listener in listeners), timeout=15, what="live events before the kill")
 
@@ -231,7 +244,7 @@ def test_redis_primary_killed_under_sentinel_loses_no_report_and_no_message(clus
     recovered_at = min(t for t, status, _ in poster.answers if t > killed_at and status == 201
                        and not any(t2 > t and s2 != 201 for t2, s2, _ in poster.answers))
     time.sleep(AFTER_RECOVERY_SECONDS)
-    poster.stop.set()
+    poster.halt.set()
     poster.join(15)
 
     # The API answered 201 or a JSON 503 with the uniform error body, never a 500 (or anything else).
