@@ -134,20 +134,40 @@ class Stack:
 
     bucket = "warroom-bench"
 
-    def start_worker(self, *, concurrency=None, **extra_env):
-        """(Re)start the Celery worker, with extra settings for one scenario; waits until it answers."""
+    def start_worker(self, *, concurrency=None, name="worker", loglevel="WARNING", **extra_env):
+        """(Re)start the Celery worker ``name``, with extra settings for one scenario; waits until it answers."""
         from tests.services import celery_client, wait_until
 
-        old = self.processes.get("worker")
-        if old is not None and old.poll() is None:
-            self._stop(old)
+        self.stop_process(name)
         env = {**self.env, **{k: str(v) for k, v in extra_env.items()}}
-        self._spawn("worker", [str(BIN / "celery"), "-A", "config", "worker", "--pool=threads",
-                               f"--concurrency={concurrency or self.worker_concurrency}", "--loglevel=WARNING",
-                               "--without-gossip", "--without-mingle", "--without-heartbeat", "-n", "bench@%h"], env)
+        node = "bench" if name == "worker" else f"bench-{name}"
+        self._spawn(name, [str(BIN / "celery"), "-A", "config", "worker", "--pool=threads",
+                           f"--concurrency={concurrency or self.worker_concurrency}", f"--loglevel={loglevel}",
+                           "--without-gossip", "--without-mingle", "--without-heartbeat", "-n", f"{node}@%h"], env)
         client = celery_client(self.redis_url)
         wait_until(lambda: client.send_task("warroom.ping", args=["ready"]).get(timeout=2) == "ready",
                    timeout=60, what="celery worker")
+
+    def start_web(self, name):
+        """Another uvicorn process on the same database and Redis; returns its base URL and port."""
+        from tests.services import free_port, wait_until
+
+        self.stop_process(name)
+        port = free_port()
+        self._spawn(name, [str(BIN / "uvicorn"), "config.asgi:application", "--host", "127.0.0.1", "--port", str(port),
+                           "--lifespan", "on", "--log-level", "warning"], self.env)
+        url = f"http://127.0.0.1:{port}"
+        wait_until(lambda: httpx.get(f"{url}/healthz").status_code == 200, timeout=60, what=f"uvicorn {name}")
+        return url, port
+
+    def stop_process(self, name):
+        process = self.processes.pop(name, None)
+        if process is not None:
+            self._stop(process)
+
+    def log_of(self, name) -> str:
+        path = self.log_dir / f"{name}.log"
+        return path.read_text(errors="replace") if path.exists() else ""
 
     def set_ai_latency(self, seconds):
         from tests.fakes.ai_server import Reply

@@ -21,6 +21,14 @@ from config.errors import ServiceError
 logger = logging.getLogger(__name__)
 
 
+# A Redis failover under Sentinel takes a few seconds (docs/reliability.md).
+RETRY_AFTER_SECONDS = "5"
+
+
+def service_unavailable_message():
+    return _("A service Warroom needs is unavailable for a moment; try again in a few seconds.")
+
+
 def error_body(code, message, details=None):
     return {"error": {"code": code, "message": str(message), "details": details or {}}}
 
@@ -35,13 +43,19 @@ def exception_handler(exc, context):
         )
     if isinstance(exc, SuspiciousOperation):
         return Response(error_body("bad_request", _("The request could not be understood.")), status=400)
-    # Redis is the broker and also the cache the throttles read first: down, it answers 503, not 500.
-    if isinstance(exc, (BrokerError, RedisError)):
+    # Redis is the broker and also the cache the throttles read first: down, or switching to a
+    # new primary (connection refused, timeout, read-only replica, no primary known yet),
+    # it answers 503, not 500.
+    if isinstance(exc, BrokerError):
         logger.error("Task broker unavailable: %r", exc)
         return Response(
             error_body("service_unavailable", _("The background worker queue is unavailable; try again shortly.")),
-            status=status.HTTP_503_SERVICE_UNAVAILABLE,
+            status=status.HTTP_503_SERVICE_UNAVAILABLE, headers={"Retry-After": RETRY_AFTER_SECONDS},
         )
+    if isinstance(exc, RedisError):
+        logger.error("Redis unavailable: %r", exc)
+        return Response(error_body("service_unavailable", service_unavailable_message()),
+                        status=status.HTTP_503_SERVICE_UNAVAILABLE, headers={"Retry-After": RETRY_AFTER_SECONDS})
     if isinstance(exc, (Http404, DjangoPermissionDenied)):
         exc = exceptions.NotFound() if isinstance(exc, Http404) else exceptions.PermissionDenied()
 

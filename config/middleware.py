@@ -1,10 +1,18 @@
-"""Refuse request bodies larger than the site accepts, before reading them; keep private pages out of caches."""
+"""Refuse request bodies larger than the site accepts, before reading them; keep private pages out of caches;
+answer 503 when Redis is unavailable outside the API views."""
+
+import logging
 
 from django.conf import settings
 from django.utils.cache import patch_cache_control
 from django.utils.translation import gettext as _
+from kombu.exceptions import OperationalError as BrokerError
+from redis.exceptions import RedisError
 
+from config.api import RETRY_AFTER_SECONDS, service_unavailable_message
 from config.views import error_response
+
+logger = logging.getLogger(__name__)
 
 # Room of the multipart framing around a file at the size limit.
 MULTIPART_OVERHEAD = 1024 * 1024
@@ -47,4 +55,27 @@ class PrivateCacheMiddleware:
         user = getattr(request, "user", None)
         if request.path.startswith("/api/") or (user is not None and user.is_authenticated):
             patch_cache_control(response, private=True, no_store=True)
+        return response
+
+
+class RedisUnavailableMiddleware:
+    """A Redis error outside DRF's views (pages, the notes stream) answers 503, not 500.
+
+    DRF's own exception handler (config/api.py) covers the API views; this covers every
+    other view, under /api/ with the JSON error body and elsewhere with the error page.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if not isinstance(exception, (RedisError, BrokerError)):
+            return None
+        logger.error("Redis unavailable: %r", exception)
+        response = error_response(request, 503, "service_unavailable", service_unavailable_message(),
+                                  _("Service unavailable"))
+        response["Retry-After"] = RETRY_AFTER_SECONDS
         return response

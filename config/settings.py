@@ -4,15 +4,18 @@ With no variables set, Warroom runs on its embedded default: SQLite under
 ``var/``, files under ``var/media``, an in-memory channel layer, an in-process
 Celery worker over an in-memory broker and the offline report writer. Each
 production part is switched on by its own variable (``DATABASE_URL``,
-``REDIS_URL``, ``S3_BUCKET``, ``AUTH_LDAP_SERVER_URI``, ``AI_PROVIDER``);
+``REDIS_URL`` or ``REDIS_SENTINELS``, ``S3_BUCKET``, ``AUTH_LDAP_SERVER_URI``, ``AI_PROVIDER``);
 docs/configuration.md lists every variable.
 """
 
+import os
 import secrets
 from pathlib import Path
 
 import environ
 from django.utils.translation import gettext_lazy as _
+
+from config import redis_settings
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
@@ -77,6 +80,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "config.middleware.PrivateCacheMiddleware",
+    "config.middleware.RedisUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -123,25 +127,18 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: cache, Celery, channel layer ---------------------------------------
 
+# One Redis server (REDIS_URL) or a Sentinel-watched primary (REDIS_SENTINELS +
+# REDIS_SENTINEL_MASTER); config/redis_settings.py writes each library's settings from it.
+REDIS_TARGET = redis_settings.redis_target(os.environ)
 REDIS_URL = env("REDIS_URL", default="")
 
-if REDIS_URL:
-    CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": REDIS_URL,
-            "KEY_PREFIX": "warroom",
-            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
-        }
-    }
+if REDIS_TARGET is not None:
+    CACHES = {"default": redis_settings.cache_settings(REDIS_TARGET)}
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             "CONFIG": {
-                # redis-py 8 reads with a 5 s socket timeout by default, the same as
-                # channels-redis's blocking receive (BZPOPMIN 5 s): the read timed out
-                # first and every WebSocket idle for 5 s was dropped. Reads may wait longer.
-                "hosts": [{"address": REDIS_URL, "socket_timeout": 15, "socket_connect_timeout": 5}],
+                "hosts": [redis_settings.channel_layer_host(REDIS_TARGET)],
                 "prefix": "warroom",
                 # capacity counts pending events per process, not per client:
                 # size it for bursts of progress events (see shared PERFORMANCE notes).
@@ -162,12 +159,13 @@ REALTIME_ACCESS_RECHECK_SECONDS = env.float("REALTIME_ACCESS_RECHECK_SECONDS", d
 
 # --- Celery -----------------------------------------------------------------
 
-CELERY_BROKER_URL = REDIS_URL or "memory://"
-CELERY_RESULT_BACKEND = REDIS_URL or "cache+memory://"
+_celery_redis = redis_settings.celery_settings(REDIS_TARGET) if REDIS_TARGET is not None else None
+CELERY_BROKER_URL = _celery_redis["broker_url"] if _celery_redis else "memory://"
+CELERY_RESULT_BACKEND = _celery_redis["result_backend"] if _celery_redis else "cache+memory://"
 CELERY_RESULT_EXPIRES = 3600
 # With no Redis, an in-process worker thread consumes the in-memory broker, so
 # requests still return at once while reports are written in the background.
-WARROOM_EMBEDDED_WORKER = env.bool("WARROOM_EMBEDDED_WORKER", default=not REDIS_URL)
+WARROOM_EMBEDDED_WORKER = env.bool("WARROOM_EMBEDDED_WORKER", default=REDIS_TARGET is None)
 WARROOM_EMBEDDED_WORKER_CONCURRENCY = env.int("WARROOM_EMBEDDED_WORKER_CONCURRENCY", default=4)
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_EAGER_PROPAGATES = True
@@ -185,7 +183,14 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": max(env.int("CELERY_VISIBILITY_TIMEOUT", default=900), CELERY_TASK_TIME_LIMIT + 60),
     "socket_connect_timeout": 3,
     "socket_timeout": 5,
+    # With Sentinel: the monitored primary's name and the sentinels' own connection options.
+    **(_celery_redis["transport_options"] if _celery_redis else {}),
 }
+# Sending a task (a stage's next stage from the worker, a new report's chain from the web)
+# is retried for about 6 s before it gives up: longer than a Sentinel failover (about 2.5 s,
+# docs/reliability.md), so the chain goes on by itself instead of waiting for the reaper.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 8, "interval_start": 0, "interval_step": 0.5, "interval_max": 1.0}
+CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = _celery_redis["transport_options"] if _celery_redis else {}
 CELERY_REDIS_BACKEND_HEALTH_CHECK_INTERVAL = 30
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -282,8 +287,6 @@ AUTH_PASSWORD_VALIDATORS = [
 # named. accounts/ldap_config.py turns the AUTH_LDAP_* variables into settings;
 # local accounts (break-glass admins, service accounts) keep working behind it.
 if env("AUTH_LDAP_SERVER_URI", default=""):
-    import os
-
     from accounts.ldap_config import directory_settings
 
     globals().update(directory_settings(os.environ))

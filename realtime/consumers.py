@@ -9,11 +9,15 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
+from redis.exceptions import RedisError
 
 from config import metrics
 from realtime import access
 
 logger = logging.getLogger(__name__)
+
+# WebSocket close code 1013: the server cannot take the socket now; the client may try again.
+TRY_AGAIN_LATER = 1013
 
 
 class RoomConsumer(AsyncJsonWebsocketConsumer):
@@ -41,9 +45,16 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
         self.user_id = user.pk
         session = self.scope.get("session")
         self.session_key = getattr(session, "session_key", None)
-        self.groups_joined = access.listener_groups(room_id=self.room_id, user_id=user.pk, session_key=self.session_key)
-        for group in self.groups_joined:
-            await self.channel_layer.group_add(group, self.channel_name)
+        groups = access.listener_groups(room_id=self.room_id, user_id=user.pk, session_key=self.session_key)
+        try:
+            for group in groups:
+                await self.channel_layer.group_add(group, self.channel_name)
+        except RedisError as exc:
+            # Redis down or switching primaries: a 503 the page's reconnect loop retries, not a 500.
+            logger.warning("Socket refused: the channel layer is unavailable (%r)", exc)
+            await self._refuse_unavailable()
+            return
+        self.groups_joined = groups
         await self.accept()
         self.counted = True
         metrics.websocket_opened()
@@ -96,6 +107,16 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
             return
         self.revoked = True
         await self.close(code=access.CLOSE_CODE)
+
+    async def _refuse_unavailable(self):
+        message = _("A service Warroom needs is unavailable for a moment; try again in a few seconds.")
+        if "websocket.http.response" in self.scope.get("extensions", {}):
+            body = {"error": {"code": "service_unavailable", "message": message, "details": {}}}
+            await self.base_send({"type": "websocket.http.response.start", "status": 503,
+                                  "headers": [(b"content-type", b"application/json"), (b"retry-after", b"5")]})
+            await self.base_send({"type": "websocket.http.response.body", "body": json.dumps(body).encode()})
+        else:
+            await self.close(code=TRY_AGAIN_LATER)
 
     async def _recheck_periodically(self):
         interval = settings.REALTIME_ACCESS_RECHECK_SECONDS

@@ -9,8 +9,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
 scripts/bootstrap.sh dev
-# The integration tier: a directory, a browser, fonts, LibreOffice to open the reports, and a real Alertmanager.
-apt_install slapd ldap-utils chromium fonts-noto-cjk fonts-noto-color-emoji libreoffice-writer-nogui poppler-utils prometheus-alertmanager
+# The integration tier: a directory, a browser, fonts (CJK and emoji), LibreOffice to open the reports, a real
+# Alertmanager, and Redis Sentinel (the failover test starts a primary, a replica and three sentinels of its own).
+apt_install slapd ldap-utils chromium fonts-noto-cjk fonts-noto-color-emoji libreoffice-writer-nogui poppler-utils \
+  prometheus-alertmanager redis-server redis-sentinel
 
 state=$(mktemp -d)
 started_services=""
@@ -26,7 +28,7 @@ fi
 
 # The suite sets up each production part itself; nothing from the caller's
 # environment may switch the unit tier away from the embedded default.
-unset REDIS_URL S3_BUCKET AI_PROVIDER AUTH_LDAP_SERVER_URI DIFY_BASE_URL OPENAI_BASE_URL CELERY_TASK_ALWAYS_EAGER
+unset REDIS_URL REDIS_SENTINELS REDIS_SENTINEL_MASTER REDIS_PASSWORD REDIS_SENTINEL_PASSWORD REDIS_DB S3_BUCKET AI_PROVIDER AUTH_LDAP_SERVER_URI DIFY_BASE_URL OPENAI_BASE_URL CELERY_TASK_ALWAYS_EAGER
 export DATABASE_URL=${TEST_DATABASE_URL:-postgres://warroom:warroom@127.0.0.1:5432/warroom}
 export WARROOM_TEST_REDIS_URL=${TEST_REDIS_URL:-redis://127.0.0.1:6379/14}
 export WARROOM_VAR_DIR=${WARROOM_VAR_DIR:-$PWD/var/test}
