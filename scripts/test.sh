@@ -48,7 +48,8 @@ fi
 # Redis database and var directory (docs/testing.md):
 #   A: the unit tier (no marker), then the schemathesis walk of the API (long, and CPU-bound);
 #   B: everything marked integration, browser or reliability (real servers; much of it waits).
-# Every test runs exactly once. Lines are prefixed [A] / [B] as they come.
+# Every test runs exactly once. Lines are prefixed [A] / [B] as they come; each tier's JUnit report
+# (with every test's time) is left in test-artifacts/.
 export PYTHONUNBUFFERED=1
 redis_base=${WARROOM_TEST_REDIS_URL%/*}
 SCHEMATHESIS=tests/integration/test_schemathesis.py
@@ -56,12 +57,14 @@ SCHEMATHESIS=tests/integration/test_schemathesis.py
   (
     export DATABASE_URL="${DATABASE_URL}_unit" WARROOM_TEST_REDIS_URL="$redis_base/${TEST_UNIT_REDIS_DB:-1}"
     export WARROOM_VAR_DIR="$WARROOM_VAR_DIR-unit"
-    .venv/bin/python -m pytest -m "not (integration or browser or reliability)" && .venv/bin/python -m pytest "$SCHEMATHESIS"
+    .venv/bin/python -m pytest -m "not (integration or browser or reliability)" --junitxml=test-artifacts/junit-a.xml \
+      && .venv/bin/python -m pytest "$SCHEMATHESIS" --junitxml=test-artifacts/junit-a2.xml
   ) 2>&1
   echo $? >"$state/a"
 ) | sed -u 's/^/[A] /' &
 (
-  .venv/bin/python -m pytest -m "integration or browser or reliability" --ignore="$SCHEMATHESIS" 2>&1
+  .venv/bin/python -m pytest -m "integration or browser or reliability" --ignore="$SCHEMATHESIS" \
+    --junitxml=test-artifacts/junit-b.xml 2>&1
   echo $? >"$state/b"
 ) | sed -u 's/^/[B] /' &
 wait
