@@ -8,6 +8,8 @@ import logging
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
+from django.db import InterfaceError as DatabaseInterfaceError
+from django.db import OperationalError as DatabaseOperationalError
 from django.http import Http404
 from django.utils.translation import gettext as _
 from kombu.exceptions import OperationalError as BrokerError
@@ -19,6 +21,16 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from config.errors import ServiceError
 
 logger = logging.getLogger(__name__)
+
+# PostgreSQL stopped, restarting or failing over: connecting fails at once (or after the
+# connect_timeout), and a connection it dropped raises on its next use.
+DATABASE_ERRORS = (DatabaseOperationalError, DatabaseInterfaceError)
+# What a client is told to wait before trying again (a restart takes seconds).
+RETRY_AFTER_SECONDS = 5
+
+
+def database_down_message():
+    return _("The database is unavailable right now; try again in a few seconds.")
 
 
 def error_body(code, message, details=None):
@@ -41,6 +53,12 @@ def exception_handler(exc, context):
         return Response(
             error_body("service_unavailable", _("The background worker queue is unavailable; try again shortly.")),
             status=status.HTTP_503_SERVICE_UNAVAILABLE,
+        )
+    if isinstance(exc, DATABASE_ERRORS):
+        logger.error("Database unavailable: %r", exc)
+        return Response(
+            error_body("service_unavailable", database_down_message()),
+            status=status.HTTP_503_SERVICE_UNAVAILABLE, headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
         )
     if isinstance(exc, (Http404, DjangoPermissionDenied)):
         exc = exceptions.NotFound() if isinstance(exc, Http404) else exceptions.PermissionDenied()
