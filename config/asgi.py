@@ -26,14 +26,13 @@ import signal  # noqa: E402
 import threading  # noqa: E402
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
+from channels.layers import get_channel_layer  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.conf import settings  # noqa: E402
 
 from config.bodylimit import BodySizeLimit  # noqa: E402
 from config.celery import start_embedded_worker, stop_embedded_worker  # noqa: E402
-from channels.layers import get_channel_layer  # noqa: E402
-
 from realtime import consumers, events  # noqa: E402
 from realtime.routing import websocket_urlpatterns  # noqa: E402
 

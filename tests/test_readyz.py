@@ -16,6 +16,9 @@ def test_readyz_is_ok_when_everything_configured_answers(client):
 
 def test_readyz_names_what_cannot_be_reached_in_the_uniform_error_body(client, settings, english):
     settings.REDIS_URL = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens there
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                                   "LOCATION": settings.REDIS_URL,
+                                   "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1}}}
     response = client.get("/readyz")
     assert response.status_code == 503
     body = response.json()
