@@ -13,4 +13,4 @@ RUN WARROOM_VAR_DIR=/tmp/build-var DJANGO_SECRET_KEY=build-only python manage.py
  && useradd --system --home /app warroom && mkdir -p /app/var && chown -R warroom /app/var
 USER warroom
 EXPOSE 8000
-CMD ["uvicorn", "config.asgi:application", "--host", "0.0.0.0", "--port", "8000", "--lifespan", "on", "--no-proxy-headers"]
+CMD ["uvicorn", "config.asgi:application", "--host", "0.0.0.0", "--port", "8000", "--lifespan", "on", "--no-proxy-headers", "--timeout-graceful-shutdown", "3"]

@@ -8,6 +8,8 @@ import logging
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
+from django.db import InterfaceError as DatabaseInterfaceError
+from django.db import OperationalError as DatabaseOperationalError
 from django.http import Http404
 from django.utils.translation import gettext as _
 from kombu.exceptions import OperationalError as BrokerError
@@ -20,9 +22,16 @@ from config.errors import ServiceError
 
 logger = logging.getLogger(__name__)
 
+# PostgreSQL stopped, restarting or failing over: connecting fails at once (or after the
+# connect_timeout), and a connection it dropped raises on its next use.
+DATABASE_ERRORS = (DatabaseOperationalError, DatabaseInterfaceError)
+# What a client is told to wait before trying again: a PostgreSQL restart or a Redis failover
+# under Sentinel takes seconds (docs/reliability.md).
+RETRY_AFTER_SECONDS = 5
 
-# A Redis failover under Sentinel takes a few seconds (docs/reliability.md).
-RETRY_AFTER_SECONDS = "5"
+
+def database_down_message():
+    return _("The database is unavailable right now; try again in a few seconds.")
 
 
 def service_unavailable_message():
@@ -50,12 +59,18 @@ def exception_handler(exc, context):
         logger.error("Task broker unavailable: %r", exc)
         return Response(
             error_body("service_unavailable", _("The background worker queue is unavailable; try again shortly.")),
-            status=status.HTTP_503_SERVICE_UNAVAILABLE, headers={"Retry-After": RETRY_AFTER_SECONDS},
+            status=status.HTTP_503_SERVICE_UNAVAILABLE, headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
         )
     if isinstance(exc, RedisError):
         logger.error("Redis unavailable: %r", exc)
         return Response(error_body("service_unavailable", service_unavailable_message()),
-                        status=status.HTTP_503_SERVICE_UNAVAILABLE, headers={"Retry-After": RETRY_AFTER_SECONDS})
+                        status=status.HTTP_503_SERVICE_UNAVAILABLE, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+    if isinstance(exc, DATABASE_ERRORS):
+        logger.error("Database unavailable: %r", exc)
+        return Response(
+            error_body("service_unavailable", database_down_message()),
+            status=status.HTTP_503_SERVICE_UNAVAILABLE, headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
     if isinstance(exc, (Http404, DjangoPermissionDenied)):
         exc = exceptions.NotFound() if isinstance(exc, Http404) else exceptions.PermissionDenied()
 

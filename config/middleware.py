@@ -77,5 +77,5 @@ class RedisUnavailableMiddleware:
         logger.error("Redis unavailable: %r", exception)
         response = error_response(request, 503, "service_unavailable", service_unavailable_message(),
                                   _("Service unavailable"))
-        response["Retry-After"] = RETRY_AFTER_SECONDS
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
         return response

@@ -3,6 +3,7 @@
 import asyncio
 import json
 import logging
+import weakref
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
@@ -18,6 +19,46 @@ logger = logging.getLogger(__name__)
 
 # WebSocket close code 1013: the server cannot take the socket now; the client may try again.
 TRY_AGAIN_LATER = 1013
+# "Going away": the server is shutting down (a deploy); the page reconnects, to another process.
+GOING_AWAY = 1001
+# A group_discard that Redis does not answer in this long is given up: the membership expires anyway.
+DISCARD_TIMEOUT_SECONDS = 2.0
+# Sockets of this process that are open, for ``close_all_going_away`` at shutdown.
+_open_consumers: "weakref.WeakSet[RoomConsumer]" = weakref.WeakSet()
+# Consumers that have not finished leaving their groups yet (open ones included).
+_present: "weakref.WeakSet[RoomConsumer]" = weakref.WeakSet()
+_shutting_down = False
+# Leaving groups at once from hundreds of sockets would take more Redis connections than the
+# channel layer's pool holds ("Too many connections"): a few at a time.
+_discards = asyncio.Semaphore(16)
+
+
+def shutting_down() -> bool:
+    return _shutting_down
+
+
+async def close_all_going_away() -> int:
+    """Close every open room socket of this process with 1001 (the server's SIGTERM); returns how many.
+
+    Sent at once, before the server's own shutdown closes them with 1012, so that pages reconnect
+    (to another process behind the load balancer) without waiting for a timeout.
+    """
+    global _shutting_down
+    _shutting_down = True
+    consumers = list(_open_consumers)
+    results = await asyncio.gather(*(consumer.going_away() for consumer in consumers), return_exceptions=True)
+    for result in results:
+        if isinstance(result, Exception):
+            logger.debug("Closing a socket at shutdown failed: %r", result)
+    return len(consumers)
+
+
+async def wait_until_gone(*, timeout: float) -> None:
+    """Until every consumer of this process has left its groups, or ``timeout`` seconds."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while _present and loop.time() < deadline:
+        await asyncio.sleep(0.05)
 
 
 class RoomConsumer(AsyncJsonWebsocketConsumer):
@@ -46,6 +87,7 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
         session = self.scope.get("session")
         self.session_key = getattr(session, "session_key", None)
         groups = access.listener_groups(room_id=self.room_id, user_id=user.pk, session_key=self.session_key)
+        _present.add(self)
         try:
             for group in groups:
                 await self.channel_layer.group_add(group, self.channel_name)
@@ -56,18 +98,39 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
             return
         self.groups_joined = groups
         await self.accept()
+        _open_consumers.add(self)
         self.counted = True
         metrics.websocket_opened()
         self.recheck_task = asyncio.create_task(self._recheck_periodically())
+        if _shutting_down:
+            await self.going_away()
 
     async def disconnect(self, code):
+        _open_consumers.discard(self)
         if self.counted:
             self.counted = False
             metrics.websocket_closed()
         if self.recheck_task is not None:
             self.recheck_task.cancel()
-        for group in self.groups_joined:
-            await self.channel_layer.group_discard(group, self.channel_name)
+        # Bounded and forgiving: at a shutdown hundreds of sockets leave at once, and a membership
+        # left behind expires by itself (the channel behind it is gone), so it must not hold the exit.
+        async with _discards:
+            for group in self.groups_joined:
+                try:
+                    await asyncio.wait_for(self.channel_layer.group_discard(group, self.channel_name),
+                                           DISCARD_TIMEOUT_SECONDS)
+                except Exception as exc:  # noqa: BLE001 - see above; the socket is closed either way
+                    if not _shutting_down:
+                        logger.warning("Leaving group %s failed: %r", group, exc)
+        _present.discard(self)
+
+    async def going_away(self):
+        """Close this socket with 1001; relay nothing more."""
+        if self.revoked:
+            return
+        self.revoked = True
+        _open_consumers.discard(self)
+        await self.close(code=GOING_AWAY)
 
     async def receive(self, text_data=None, bytes_data=None, **kwargs):
         # A frame that is not JSON gets an error frame, not a 1011 close and a traceback.

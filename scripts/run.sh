@@ -10,4 +10,4 @@ export PYTHONUNBUFFERED=1
 HOST=${HOST:-127.0.0.1}
 PORT=${PORT:-8000}
 echo "==> Warroom on http://$HOST:$PORT/  (log in at /accounts/login/, admin at /admin/)"
-exec .venv/bin/uvicorn config.asgi:application --host "$HOST" --port "$PORT" --lifespan on --no-server-header --no-proxy-headers
+exec .venv/bin/uvicorn config.asgi:application --host "$HOST" --port "$PORT" --lifespan on --no-server-header --no-proxy-headers --timeout-graceful-shutdown 3

@@ -10,7 +10,8 @@
 Only the report id travels through the broker; each task runs one stage of
 ``reports/pipeline/stages.py`` (which knows nothing of Celery) and the stage
 re-reads the row and claims its transition, so a redelivered task does nothing
-twice. Transient errors (database, storage network) are retried with backoff;
+twice. Transient errors (storage network) are retried with backoff, database errors
+(PostgreSQL restarting) on a slower schedule that outlasts a restart;
 anything else that escapes a stage ends the report in ``failed`` through
 ``on_failure``, so no stage can leave a report running. A stage with nothing to
 do raises ``StageSkipped``, which stops the rest of the chain.
@@ -22,6 +23,7 @@ command), so a report written from a terminal is the same report.
 from __future__ import annotations
 
 import logging
+import random
 import time
 import traceback
 
@@ -41,7 +43,17 @@ from reports.pipeline.state import ASSEMBLE, COLLECT, CONTENT, PUBLISH, StageSki
 
 logger = logging.getLogger(__name__)
 
-TRANSIENT_ERRORS = (OperationalError, InterfaceError, BotoConnectionError, BotoReadTimeout, ConnectionError)
+TRANSIENT_ERRORS = (BotoConnectionError, BotoReadTimeout, ConnectionError)
+# PostgreSQL restarting or failing over: retried on their own schedule, long enough to outlast
+# a restart (about two minutes in all), and never so fast that the tries are spent in seconds.
+DATABASE_ERRORS = (OperationalError, InterfaceError)
+DATABASE_MAX_RETRIES = 8
+DATABASE_RETRY_MAX_SECONDS = 30
+
+
+def database_retry_countdown(retries: int) -> float:
+    """1, 2, 4, 8, 16, 30, 30, 30 s (plus up to a second of jitter): about 2 minutes over 8 tries."""
+    return min(2 ** retries, DATABASE_RETRY_MAX_SECONDS) + random.uniform(0, 1)  # noqa: S311 - jitter, not a secret
 # The AI stages stop writing this long before their soft time limit, to save what they have.
 AI_DEADLINE_MARGIN_SECONDS = 15
 
@@ -71,6 +83,19 @@ class StageTask(Task):
     max_retries = 3
     acks_late = True
     reject_on_worker_lost = True
+
+    def __call__(self, *args, **kwargs):
+        try:
+            return super().__call__(*args, **kwargs)
+        except DATABASE_ERRORS as exc:
+            if self.request.called_directly:
+                raise
+            logger.warning("%s: database unavailable (%r); retry %d of %d", self.name, exc,
+                           self.request.retries + 1, DATABASE_MAX_RETRIES)
+            # The stage re-runs from its claim: a report at the stage's own status with its step
+            # unfinished is taken up again (state.claim_stage), so nothing is done twice.
+            raise self.retry(exc=exc, countdown=database_retry_countdown(self.request.retries),
+                             max_retries=DATABASE_MAX_RETRIES) from exc
 
     def on_failure(self, exc, task_id, args, kwargs, einfo):
         report_id = args[0] if args else kwargs.get("report_id")
