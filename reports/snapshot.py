@@ -13,6 +13,9 @@ from datetime import datetime
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+# A passage of the knowledge base related to the room (a runbook step, a past report), cited [kb:<id>].
+from knowledge.related import Passage as KnowledgePassage
+
 
 @dataclass
 class RoomInfo:
@@ -98,18 +101,6 @@ class AlertInfo:
     last_seen: datetime
     occurrences: int
     resolved_at: datetime | None = None
-
-
-@dataclass
-class KnowledgePassage:
-    """A passage of the knowledge base related to the room (a runbook step, a past report), cited ``[kb:<id>]``."""
-
-    id: int
-    title: str
-    heading: str
-    kind: str
-    text: str
-    room_title: str = ""
 
 
 @dataclass

@@ -131,10 +131,7 @@ def _alerts(room) -> list[AlertInfo]:
 
 def _knowledge(room) -> list[KnowledgePassage]:
     """The knowledge base's top passages for the room, bounded, for the writer to cite as ``[kb:<id>]``."""
-    passages = context_passages(room=room, k=settings.REPORT_KNOWLEDGE_PASSAGES,
-                                chars=settings.REPORT_KNOWLEDGE_PASSAGE_CHARS)
-    return [KnowledgePassage(id=p.id, title=p.title, heading=p.heading, kind=p.kind, text=p.text, room_title=p.room_title)
-            for p in passages]
+    return context_passages(room=room, k=settings.REPORT_KNOWLEDGE_PASSAGES, chars=settings.REPORT_KNOWLEDGE_PASSAGE_CHARS)
 
 
 def _documents(room, language: str) -> list[DocumentText]:
