@@ -30,7 +30,7 @@ from knowledge.models import AssistantQuestion, FeedbackTarget, QuestionStatus
 from knowledge.serializers import (
     FeedbackInputSerializer,
     FeedbackQualityQuerySerializer,
-    FeedbackQualityRowSerializer,
+    FeedbackQualitySerializer,
     FeedbackSerializer,
     QuestionInputSerializer,
     QuestionSerializer,
@@ -217,10 +217,10 @@ class FeedbackView(APIView):
 class FeedbackQualityView(APIView):
     """The "AI quality" card: the share of 👍 per kind of AI output and prompt version (counts only, no comments)."""
 
-    @extend_schema(parameters=[FeedbackQualityQuerySerializer], responses=FeedbackQualityRowSerializer(many=True))
+    @extend_schema(parameters=[FeedbackQualityQuerySerializer], responses=FeedbackQualitySerializer)
     def get(self, request):
         data = FeedbackQualityQuerySerializer(data=request.query_params)
         data.is_valid(raise_exception=True)
         since = timezone.now() - timedelta(days=data.validated_data["days"])
         rows = selectors.feedback_quality(since=since)
-        return Response({"days": data.validated_data["days"], "rows": FeedbackQualityRowSerializer(rows, many=True).data})
+        return Response(FeedbackQualitySerializer({"days": data.validated_data["days"], "rows": rows}).data)

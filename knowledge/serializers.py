@@ -183,3 +183,7 @@ class FeedbackQualityRowSerializer(serializers.Serializer):
     total = serializers.IntegerField()
     up_share = serializers.FloatField()
 
+
+class FeedbackQualitySerializer(serializers.Serializer):
+    days = serializers.IntegerField()
+    rows = FeedbackQualityRowSerializer(many=True)

@@ -46,29 +46,26 @@ fi
 
 # The whole suite as two tiers side by side, one per core, each with its own test database,
 # Redis database and var directory (docs/testing.md):
-#   A: the unit tier (no marker), then the schemathesis walk of the API (long, and CPU-bound);
+#   A: the unit tier (no marker);
 #   B: everything marked integration, browser or reliability (real servers; much of it waits).
 # Every test runs exactly once. Lines are prefixed [A] / [B] as they come; each tier's JUnit report
 # (with every test's time) is left in test-artifacts/.
 export PYTHONUNBUFFERED=1
 redis_base=${WARROOM_TEST_REDIS_URL%/*}
-SCHEMATHESIS=tests/integration/test_schemathesis.py
 (
   (
     export DATABASE_URL="${DATABASE_URL}_unit" WARROOM_TEST_REDIS_URL="$redis_base/${TEST_UNIT_REDIS_DB:-1}"
     export WARROOM_VAR_DIR="$WARROOM_VAR_DIR-unit"
-    .venv/bin/python -m pytest -m "not (integration or browser or reliability)" --junitxml=test-artifacts/junit-a.xml \
-      && .venv/bin/python -m pytest "$SCHEMATHESIS" --junitxml=test-artifacts/junit-a2.xml
+    .venv/bin/python -m pytest -m "not (integration or browser or reliability)" --junitxml=test-artifacts/junit-a.xml
   ) 2>&1
   echo $? >"$state/a"
 ) | sed -u 's/^/[A] /' &
 (
-  .venv/bin/python -m pytest -m "integration or browser or reliability" --ignore="$SCHEMATHESIS" \
-    --junitxml=test-artifacts/junit-b.xml 2>&1
+  .venv/bin/python -m pytest -m "integration or browser or reliability" --junitxml=test-artifacts/junit-b.xml 2>&1
   echo $? >"$state/b"
 ) | sed -u 's/^/[B] /' &
 wait
 status_a=$(cat "$state/a" 2>/dev/null || echo 1)
 status_b=$(cat "$state/b" 2>/dev/null || echo 1)
-echo "==> Tier A (unit, schemathesis): exit $status_a; tier B (integration, browser, reliability): exit $status_b"
+echo "==> Tier A (unit): exit $status_a; tier B (integration, browser, reliability): exit $status_b"
 [ "$status_a" -eq 0 ] && [ "$status_b" -eq 0 ]
