@@ -9,7 +9,8 @@ from pathlib import Path
 
 # In the order they run: the KPI scenario leaves a million rooms behind, so it comes last.
 # Ticket notes (time to first token over WebSocket and SSE) is not here yet: see docs/benchmarks.md.
-SCENARIOS = ["resolve", "first_progress", "pipeline", "parallel", "notes", "fanout", "docx", "image_memory", "alerts", "kpis", "edit"]
+SCENARIOS = ["resolve", "first_progress", "pipeline", "parallel", "notes", "fanout", "ws_connect", "docx", "image_memory",
+             "alerts", "kpis", "edit", "big_room"]
 
 
 def main(argv=None):

@@ -14,9 +14,9 @@ django_asgi_app = get_asgi_application()
 
 import asyncio  # noqa: E402
 
-from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+from channels.sessions import SessionMiddlewareStack  # noqa: E402
 from django.conf import settings  # noqa: E402
 
 from config.bodylimit import BodySizeLimit  # noqa: E402
@@ -28,7 +28,9 @@ router = ProtocolTypeRouter(
     {
         # Oversized bodies are refused here, before Django reads (and spools) them.
         "http": BodySizeLimit(django_asgi_app),
-        "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+        # The session only: the consumer reads the person from it together with its room check,
+        # in one batched call (realtime.access), so Channels' AuthMiddleware is not in front.
+        "websocket": AllowedHostsOriginValidator(SessionMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )
 

@@ -4,13 +4,11 @@ import asyncio
 import json
 import logging
 
-from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
-from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
-from realtime import access
+from realtime import access, groups
 
 logger = logging.getLogger(__name__)
 
@@ -19,11 +17,15 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
     """Live events of one room, for its members (and operators) only.
 
     Who may listen is decided by the function named in
-    ``settings.REALTIME_ROOM_ACCESS`` (``incidents.selectors.room_visible_to``),
+    ``settings.REALTIME_ROOM_ACCESS`` (``incidents.selectors.room_visible_pairs``),
     so that realtime, a transport, imports no app. Access is decided again when
     it may have changed (realtime.access) and every
     ``REALTIME_ACCESS_RECHECK_SECONDS``; a socket that lost it is closed with 4403
     and relays nothing more.
+
+    The person is read from the session here, together with the room check, in one
+    batched call (``access.allowed_as``), not by Channels' AuthMiddleware beforehand:
+    that was a second worker-thread call and database connection for every connect.
     """
 
     groups_joined = ()
@@ -31,25 +33,30 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
     recheck_task = None
 
     async def connect(self):
-        user = self.scope.get("user")
         self.room_id = self.scope["url_route"]["kwargs"]["room_id"]
-        if user is None or not user.is_authenticated or not await self._can_see(user, self.room_id):
+        session = self.scope.get("session")
+        self.session_key = getattr(session, "session_key", None) if session is not None else None
+        user_id = await access.allowed_as(session_key=self.session_key, room_id=self.room_id) if self.session_key else None
+        if user_id is None:
             await self.close(code=access.CLOSE_CODE)
             return
-        self.user_id = user.pk
-        session = self.scope.get("session")
-        self.session_key = getattr(session, "session_key", None)
-        self.groups_joined = access.listener_groups(room_id=self.room_id, user_id=user.pk, session_key=self.session_key)
-        for group in self.groups_joined:
-            await self.channel_layer.group_add(group, self.channel_name)
+        self.user_id = user_id
+        self.groups_joined = access.listener_groups(room_id=self.room_id, user_id=user_id, session_key=self.session_key)
+        try:
+            await groups.join(self.channel_layer, self.groups_joined, self.channel_name)
+        except Exception:  # noqa: BLE001 - the page reconnects and re-reads; leave nothing half-joined
+            logger.warning("Could not join the room's groups; closing the socket", exc_info=True)
+            await groups.leave(self.channel_layer, self.groups_joined, self.channel_name)
+            self.groups_joined = ()
+            await self.close(code=1011)
+            return
         await self.accept()
         self.recheck_task = asyncio.create_task(self._recheck_periodically())
 
     async def disconnect(self, code):
         if self.recheck_task is not None:
             self.recheck_task.cancel()
-        for group in self.groups_joined:
-            await self.channel_layer.group_discard(group, self.channel_name)
+        await groups.leave(self.channel_layer, self.groups_joined, self.channel_name)
 
     async def receive(self, text_data=None, bytes_data=None, **kwargs):
         # A frame that is not JSON gets an error frame, not a 1011 close and a traceback.
@@ -71,7 +78,7 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
     async def room_event(self, message):
         # An event meant for one person (their assistant answer) is not sent to anyone else's socket.
         only = message.get("only_user_id")
-        if self.revoked or (only is not None and only != self.scope["user"].id):
+        if self.revoked or (only is not None and only != self.user_id):
             return
         await self.send_json({"type": message["event"], **message["payload"]})
 
@@ -102,10 +109,5 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
             if not allowed:
                 await self._revoke()
 
-    @database_sync_to_async
-    def _still_allowed(self):
-        return access.still_allowed(user_id=self.user_id, session_key=self.session_key, room_id=self.room_id)
-
-    @database_sync_to_async
-    def _can_see(self, user, room_id):
-        return import_string(settings.REALTIME_ROOM_ACCESS)(user=user, room_id=room_id)
+    async def _still_allowed(self):
+        return await access.allowed(user_id=self.user_id, session_key=self.session_key, room_id=self.room_id)
