@@ -25,10 +25,10 @@ import logging  # noqa: E402
 import signal  # noqa: E402
 import threading  # noqa: E402
 
-from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.layers import get_channel_layer  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+from channels.sessions import SessionMiddlewareStack  # noqa: E402
 from django.conf import settings  # noqa: E402
 
 from config.bodylimit import BodySizeLimit  # noqa: E402
@@ -40,7 +40,9 @@ router = ProtocolTypeRouter(
     {
         # Oversized bodies are refused here, before Django reads (and spools) them.
         "http": BodySizeLimit(django_asgi_app),
-        "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+        # The session only: the consumer reads the person from it together with its room check,
+        # in one batched call (realtime.access), so Channels' AuthMiddleware is not in front.
+        "websocket": AllowedHostsOriginValidator(SessionMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )
 

@@ -136,7 +136,7 @@ def cache_settings(target: RedisTarget) -> dict:
     }
 
 
-def channel_layer_host(target: RedisTarget) -> dict:
+def channel_layer_host(target: RedisTarget, *, max_connections: int = 500) -> dict:
     """One entry of channels-redis's ``hosts``.
 
     channels-redis builds a ``redis.asyncio.sentinel.SentinelConnectionPool`` from
@@ -146,7 +146,7 @@ def channel_layer_host(target: RedisTarget) -> dict:
     # redis-py 8 reads with a 5 s socket timeout by default, the same as
     # channels-redis's blocking receive (BZPOPMIN 5 s): the read timed out
     # first and every WebSocket idle for 5 s was dropped. Reads may wait longer.
-    options = {"socket_timeout": 15, "socket_connect_timeout": 5}
+    options = {"socket_timeout": 15, "socket_connect_timeout": 5, "max_connections": max_connections}
     if not target.uses_sentinel:
         return {"address": target.url, **options}
     host = {

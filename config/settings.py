@@ -138,7 +138,11 @@ if REDIS_TARGET is not None:
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             "CONFIG": {
-                "hosts": [redis_settings.channel_layer_host(REDIS_TARGET)],
+                # max_connections: redis-py's async pool holds 100 by default and raises
+                # MaxConnectionsError past that instead of waiting; a mass disconnect of one
+                # process needs more (realtime/groups.py also bounds group changes in flight).
+                "hosts": [redis_settings.channel_layer_host(
+                    REDIS_TARGET, max_connections=env.int("CHANNEL_LAYER_MAX_CONNECTIONS", default=500))],
                 "prefix": "warroom",
                 # capacity counts pending events per process, not per client:
                 # size it for bursts of progress events (see shared PERFORMANCE notes).
@@ -151,8 +155,9 @@ else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "warroom"}}
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
-# Who may listen to a room's live events (realtime imports no app itself).
-REALTIME_ROOM_ACCESS = "incidents.selectors.room_visible_to"
+# Who may listen to a room's live events (realtime imports no app itself): given many
+# (person, room id) pairs, the ones allowed, in one query (sockets connecting together are checked together).
+REALTIME_ROOM_ACCESS = "incidents.selectors.room_visible_pairs"
 # Open sockets and notes streams re-check access this often, as a backstop to the
 # messages sent when a member is removed, a session ends or an account changes.
 REALTIME_ACCESS_RECHECK_SECONDS = env.float("REALTIME_ACCESS_RECHECK_SECONDS", default=60)

@@ -174,6 +174,29 @@ def _parse_time(value):
         return None
 
 
+# The query parameters that page next to one message (keyset pages), instead of the cursor's.
+ANCHORS = ("before", "after", "around")
+
+
+def _anchor_param(request) -> tuple[str, int] | None:
+    """Which of before/after/around was given and its message id; a clear 400 for anything else."""
+    given = [name for name in ANCHORS if name in request.query_params]
+    if not given:
+        return None
+    others = [name for name in ("cursor", "since") if name in request.query_params]
+    if len(given) > 1 or others:
+        raise ServiceError(
+            _("Give only one of before, after and around, and neither cursor nor since with it."),
+            details={name: [_("Use this parameter alone.")] for name in given + others},
+        )
+    name, value = given[0], request.query_params[given[0]].strip()
+    # ASCII digits that fit a bigint: "²".isdigit() is true and int() refuses it.
+    if not (value.isascii() and value.isdigit() and len(value) <= 18):
+        raise ServiceError(_("`%(name)s` must be a message id (a whole number).") % {"name": name},
+                           details={name: [_("A message id is a whole number.")]})
+    return name, int(value)
+
+
 class RoomMessagesView(APIView):
     pagination_class = TimelinePagination
 
@@ -181,12 +204,20 @@ class RoomMessagesView(APIView):
         parameters=[
             OpenApiParameter("since", str, description="Only messages after this ISO 8601 time."),
             OpenApiParameter("cursor", str, description="Cursor from the previous page's next link."),
+            OpenApiParameter("before", int, description="The page of messages just before this message id "
+                                                         "(its `previous` link goes further back)."),
+            OpenApiParameter("after", int, description="The page of messages just after this message id."),
+            OpenApiParameter("around", int, description="This message with its neighbours: half a page before it, "
+                                                         "it, and the rest after (a report's citation)."),
             OpenApiParameter("page_size", int),
         ],
         responses=MessageSerializer(many=True),
     )
     def get(self, request, room_id):
         room = room_for(request, room_id)
+        anchor = _anchor_param(request)
+        if anchor is not None:
+            return self._next_to(request, room, *anchor)
         messages = selectors.room_timeline(room=room)
         since = request.query_params.get("since")
         if since:
@@ -197,6 +228,33 @@ class RoomMessagesView(APIView):
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(messages, request, view=self)
         return paginator.get_paginated_response(MessageSerializer(page, many=True).data)
+
+    def _next_to(self, request, room, name, message_id):
+        """A keyset page before, after or around one message, with ``previous`` / ``next`` links like the cursor's."""
+        message = selectors.room_message(room=room, message_id=message_id)
+        if message is None:
+            raise ServiceError(_("There is no message %(id)s in this room.") % {"id": message_id},
+                               code="unknown_message", details={name: [_("No message with this id in this room.")]})
+        size = self.pagination_class().get_page_size(request)
+        older = newer = False
+        if name == "before":
+            page, older = selectors.room_messages_before(room=room, anchor=message, limit=size)
+            newer = True
+        elif name == "after":
+            page, newer = selectors.room_messages_after(room=room, anchor=message, limit=size)
+            older = True
+        else:
+            half = max((size - 1) // 2, 0)
+            before, older = selectors.room_messages_before(room=room, anchor=message, limit=half)
+            after, newer = selectors.room_messages_after(room=room, anchor=message, limit=size - half, inclusive=True)
+            page = before + after
+        link = lambda key, value: request.build_absolute_uri(  # noqa: E731 - two links, one shape
+            f"{request.path}?{key}={value}&page_size={size}")
+        return Response({
+            "previous": link("before", page[0].id) if page and older else None,
+            "next": link("after", page[-1].id) if page and newer else None,
+            "results": MessageSerializer(page, many=True).data,
+        })
 
     @extend_schema(request=MessageInputSerializer, responses={201: MessageSerializer})
     def post(self, request, room_id):

@@ -39,6 +39,7 @@ ROOM = {
     "done": _("Done"), "unassigned": _("Unassigned"), "due": _("due"),
     "showMore": _("Show more"), "showLess": _("Show less"),
     "review": _("Review"), "final": _("Final"),
+    "messageNotFound": _("That message is not in this room's timeline."),
 }
 
 DASHBOARD = {

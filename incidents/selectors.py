@@ -1,6 +1,7 @@
 """Named reads of rooms, with their joins done once."""
 
-from django.db.models import Count, Prefetch, QuerySet
+from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.http import Http404
 
 from incidents.models import ActionItem, IncidentRoom, Message, RoomFile, RoomMember
@@ -22,13 +23,36 @@ def rooms_visible_to(user, rooms: QuerySet[IncidentRoom] | None = None) -> Query
 
 
 def room_list_for_user(*, user) -> QuerySet[IncidentRoom]:
-    # Annotated before the visibility filter, so the count is of every member, not of the join that filters.
-    rooms = IncidentRoom.objects.select_related("created_by").annotate(member_count=Count("members", distinct=True))
-    return rooms_visible_to(user, rooms).order_by("-created_at")
+    # The member count is a subquery per listed room, not a GROUP BY over the join: with 50,000
+    # rooms the grouping counted every room's members before the page took its 50.
+    member_count = (
+        RoomMember.objects.filter(room=OuterRef("pk")).order_by().values("room").annotate(n=Count("id")).values("n")
+    )
+    rooms = IncidentRoom.objects.select_related("created_by").annotate(member_count=Coalesce(Subquery(member_count), 0))
+    return rooms_visible_to(user, rooms).order_by("-created_at", "id")
 
 
 def room_visible_to(*, user, room_id) -> bool:
     return rooms_visible_to(user).filter(id=room_id).exists()
+
+
+def room_visible_pairs(*, pairs) -> set[tuple[int, str]]:
+    """Of ``pairs`` of (person, room id), the (person id, room id) where the person may see the room.
+
+    The rule of ``rooms_visible_to`` for many people at once (a thousand sockets connecting
+    together): one query for the operators' rooms, one for everyone else's memberships.
+    """
+    operators = {user.pk for user, _ in pairs if user_sees_all_rooms(user)}
+    people = {user.pk for user, _ in pairs if user.is_authenticated and user.pk not in operators}
+    room_ids = {room_id for _, room_id in pairs}
+    allowed = set()
+    if operators:
+        existing = {str(pk) for pk in IncidentRoom.objects.filter(id__in=room_ids).values_list("id", flat=True)}
+        allowed |= {(user.pk, room_id) for user, room_id in pairs if user.pk in operators and room_id in existing}
+    if people:
+        members = RoomMember.objects.filter(user_id__in=people, room_id__in=room_ids).values_list("user_id", "room_id")
+        allowed |= {(user_id, str(room_id)) for user_id, room_id in members}
+    return {(user.pk, room_id) for user, room_id in pairs} & allowed
 
 
 def room_get_for_user(*, user, room_id) -> IncidentRoom | None:
@@ -54,6 +78,41 @@ def room_members(*, room) -> QuerySet[RoomMember]:
 
 def room_timeline(*, room) -> QuerySet[Message]:
     return Message.objects.filter(room=room).select_related("sender").order_by("created_at", "id")
+
+
+def room_message(*, room, message_id) -> Message | None:
+    """One message of the room (None if it is not there): the anchor of a page before, after or around it."""
+    return Message.objects.filter(room=room, id=message_id).only("id", "created_at").first()
+
+
+# Pages of the timeline next to one message, in timeline order (created_at, then id). Each reads
+# ``limit`` rows along the (room, created_at, id) index from the anchor, so that a page far back in a
+# room of 100,000 messages costs what the first page does; one row more tells whether there is more.
+
+def room_messages_before(*, room, anchor, limit: int) -> tuple[list[Message], bool]:
+    """The ``limit`` messages just before ``anchor`` (oldest first), and whether older ones exist."""
+    rows = list(
+        room_timeline(room=room)
+        .filter(created_at__lte=anchor.created_at).exclude(Q(created_at=anchor.created_at) & Q(id__gte=anchor.id))
+        .order_by("-created_at", "-id")[: limit + 1]
+    )
+    return rows[:limit][::-1], len(rows) > limit
+
+
+def room_messages_after(*, room, anchor, limit: int, inclusive: bool = False) -> tuple[list[Message], bool]:
+    """The ``limit`` messages just after ``anchor`` (with it if ``inclusive``), and whether newer ones exist."""
+    later = Q(created_at=anchor.created_at) & (Q(id__gte=anchor.id) if inclusive else Q(id__gt=anchor.id))
+    rows = list(
+        room_timeline(room=room)
+        .filter(created_at__gte=anchor.created_at).filter(Q(created_at__gt=anchor.created_at) | later)[: limit + 1]
+    )
+    return rows[:limit], len(rows) > limit
+
+
+def room_latest_messages(*, room, limit: int) -> tuple[list[Message], bool]:
+    """The newest ``limit`` messages (oldest first), and whether older ones exist: what the room page shows."""
+    rows = list(room_timeline(room=room).order_by("-created_at", "-id")[: limit + 1])
+    return rows[:limit][::-1], len(rows) > limit
 
 
 def room_with_members(*, room) -> IncidentRoom:

@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -10,6 +11,12 @@ from config.errors import ServiceError
 from incidents import selectors, services
 from incidents.forms import RoomForm
 from incidents.models import MemberRole, RoomStatus, Severity, category_labels
+
+# Rooms per page of the room list.
+ROOMS_PER_PAGE = 50
+# The newest messages the room page renders; older ones load as the timeline scrolls up
+# (a room fed by alerts reaches 100,000 messages, and all of them made a 7.7 MB page at 20,000).
+ROOM_PAGE_MESSAGES = 150
 
 
 @login_required
@@ -24,15 +31,20 @@ def room_list(request):
         rooms = rooms.filter(severity=severity)
     if query:
         rooms = rooms.filter(title__icontains=query)
-    rooms = list(rooms[:200])
+    page = Paginator(rooms, ROOMS_PER_PAGE).get_page(request.GET.get("page"))
     labels = category_labels()
-    for room in rooms:
+    for room in page.object_list:
         room.category_label = labels.get(room.category.strip().lower(), room.category)
+    # The page links keep the filters.
+    kept = request.GET.copy()
+    kept.pop("page", None)
     return render(
         request,
         "incidents/room_list.html",
         {
-            "rooms": rooms,
+            "rooms": page.object_list,
+            "page": page,
+            "filters_query": kept.urlencode(),
             "status": status,
             "severity": severity,
             "query": query,
@@ -62,6 +74,7 @@ def room_detail(request, room_id):
     can_manage = services.can_manage(room=room, user=request.user)
     labels = category_labels()
     room.category_label = labels.get(room.category.strip().lower(), room.category)
+    timeline, has_older = selectors.room_latest_messages(room=room, limit=ROOM_PAGE_MESSAGES)
     config = {
         "roomId": str(room.id),
         "api": f"/api/rooms/{room.id}",
@@ -77,6 +90,9 @@ def room_detail(request, room_id):
         "roomsUrl": reverse("incidents:room-list"),
         # The room's category may change live: the script shows it through the same labels.
         "categoryLabels": labels,
+        # Whether the timeline has older messages than the ones rendered (they load on scroll).
+        "hasOlder": has_older,
+        "pageSize": ROOM_PAGE_MESSAGES,
     }
     return render(
         request,
@@ -84,7 +100,7 @@ def room_detail(request, room_id):
         {
             "room": room,
             "members": selectors.room_members(room=room),
-            "timeline": selectors.room_timeline(room=room),
+            "timeline": timeline,
             "files": selectors.room_files(room=room),
             "membership": membership,
             "can_manage": can_manage,

@@ -5,15 +5,13 @@ import json
 import logging
 import weakref
 
-from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
-from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 from redis.exceptions import RedisError
 
 from config import metrics
-from realtime import access
+from realtime import access, groups
 
 logger = logging.getLogger(__name__)
 
@@ -21,16 +19,13 @@ logger = logging.getLogger(__name__)
 TRY_AGAIN_LATER = 1013
 # "Going away": the server is shutting down (a deploy); the page reconnects, to another process.
 GOING_AWAY = 1001
-# A group_discard that Redis does not answer in this long is given up: the membership expires anyway.
+# At a shutdown, leaving the groups is given up after this long: the membership expires anyway.
 DISCARD_TIMEOUT_SECONDS = 2.0
 # Sockets of this process that are open, for ``close_all_going_away`` at shutdown.
 _open_consumers: "weakref.WeakSet[RoomConsumer]" = weakref.WeakSet()
 # Consumers that have not finished leaving their groups yet (open ones included).
 _present: "weakref.WeakSet[RoomConsumer]" = weakref.WeakSet()
 _shutting_down = False
-# Leaving groups at once from hundreds of sockets would take more Redis connections than the
-# channel layer's pool holds ("Too many connections"): a few at a time.
-_discards = asyncio.Semaphore(16)
 
 
 def shutting_down() -> bool:
@@ -65,11 +60,15 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
     """Live events of one room, for its members (and operators) only.
 
     Who may listen is decided by the function named in
-    ``settings.REALTIME_ROOM_ACCESS`` (``incidents.selectors.room_visible_to``),
+    ``settings.REALTIME_ROOM_ACCESS`` (``incidents.selectors.room_visible_pairs``),
     so that realtime, a transport, imports no app. Access is decided again when
     it may have changed (realtime.access) and every
     ``REALTIME_ACCESS_RECHECK_SECONDS``; a socket that lost it is closed with 4403
     and relays nothing more.
+
+    The person is read from the session here, together with the room check, in one
+    batched call (``access.allowed_as``), not by Channels' AuthMiddleware beforehand:
+    that was a second worker-thread call and database connection for every connect.
     """
 
     groups_joined = ()
@@ -78,25 +77,25 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
     counted = False  # in warroom_websocket_connections (accepted, not yet disconnected)
 
     async def connect(self):
-        user = self.scope.get("user")
         self.room_id = self.scope["url_route"]["kwargs"]["room_id"]
-        if user is None or not user.is_authenticated or not await self._can_see(user, self.room_id):
+        session = self.scope.get("session")
+        self.session_key = getattr(session, "session_key", None) if session is not None else None
+        user_id = await access.allowed_as(session_key=self.session_key, room_id=self.room_id) if self.session_key else None
+        if user_id is None:
             await self.close(code=access.CLOSE_CODE)
             return
-        self.user_id = user.pk
-        session = self.scope.get("session")
-        self.session_key = getattr(session, "session_key", None)
-        groups = access.listener_groups(room_id=self.room_id, user_id=user.pk, session_key=self.session_key)
+        self.user_id = user_id
+        self.groups_joined = access.listener_groups(room_id=self.room_id, user_id=user_id, session_key=self.session_key)
         _present.add(self)
         try:
-            for group in groups:
-                await self.channel_layer.group_add(group, self.channel_name)
-        except RedisError as exc:
-            # Redis down or switching primaries: a 503 the page's reconnect loop retries, not a 500.
-            logger.warning("Socket refused: the channel layer is unavailable (%r)", exc)
+            await groups.join(self.channel_layer, self.groups_joined, self.channel_name)
+        except Exception as exc:  # noqa: BLE001 - the page reconnects and re-reads; leave nothing half-joined
+            # Redis down or switching primaries (after the retries): a 503 the page's reconnect loop retries.
+            logger.warning("Socket refused: could not join the room's groups (%r)", exc)
+            await groups.leave(self.channel_layer, self.groups_joined, self.channel_name)
+            self.groups_joined = ()
             await self._refuse_unavailable()
             return
-        self.groups_joined = groups
         await self.accept()
         _open_consumers.add(self)
         self.counted = True
@@ -112,16 +111,15 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
             metrics.websocket_closed()
         if self.recheck_task is not None:
             self.recheck_task.cancel()
-        # Bounded and forgiving: at a shutdown hundreds of sockets leave at once, and a membership
-        # left behind expires by itself (the channel behind it is gone), so it must not hold the exit.
-        async with _discards:
-            for group in self.groups_joined:
-                try:
-                    await asyncio.wait_for(self.channel_layer.group_discard(group, self.channel_name),
-                                           DISCARD_TIMEOUT_SECONDS)
-                except Exception as exc:  # noqa: BLE001 - see above; the socket is closed either way
-                    if not _shutting_down:
-                        logger.warning("Leaving group %s failed: %r", group, exc)
+        leaving = groups.leave(self.channel_layer, self.groups_joined, self.channel_name)
+        if _shutting_down:
+            # Bounded at a shutdown: the exit must not wait on Redis (a membership left behind expires).
+            try:
+                await asyncio.wait_for(leaving, DISCARD_TIMEOUT_SECONDS)
+            except Exception:  # noqa: BLE001, S110 - the socket is closed either way
+                pass
+        else:
+            await leaving  # retried and logged by realtime.groups
         _present.discard(self)
 
     async def going_away(self):
@@ -152,7 +150,7 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
     async def room_event(self, message):
         # An event meant for one person (their assistant answer) is not sent to anyone else's socket.
         only = message.get("only_user_id")
-        if self.revoked or (only is not None and only != self.scope["user"].id):
+        if self.revoked or (only is not None and only != self.user_id):
             return
         await self.send_json({"type": message["event"], **message["payload"]})
 
@@ -193,10 +191,5 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
             if not allowed:
                 await self._revoke()
 
-    @database_sync_to_async
-    def _still_allowed(self):
-        return access.still_allowed(user_id=self.user_id, session_key=self.session_key, room_id=self.room_id)
-
-    @database_sync_to_async
-    def _can_see(self, user, room_id):
-        return import_string(settings.REALTIME_ROOM_ACCESS)(user=user, room_id=room_id)
+    async def _still_allowed(self):
+        return await access.allowed(user_id=self.user_id, session_key=self.session_key, room_id=self.room_id)

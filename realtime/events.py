@@ -31,6 +31,8 @@ from channels.layers import get_channel_layer
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 
+from realtime import groups as layer_groups
+
 logger = logging.getLogger(__name__)
 
 SEND_TIMEOUT_SECONDS = 5.0
@@ -218,8 +220,7 @@ async def subscribe(room_id, *, groups=(), on_control=None) -> AsyncIterator[Cal
     layer = get_channel_layer()
     channel = await layer.new_channel()
     joined = [room_group(room_id), *groups]
-    for group in joined:
-        await layer.group_add(group, channel)
+    await layer_groups.join(layer, joined, channel)
     loop = asyncio.get_running_loop()
 
     async def next_event(timeout: float) -> Event | None:
@@ -238,5 +239,4 @@ async def subscribe(room_id, *, groups=(), on_control=None) -> AsyncIterator[Cal
     try:
         yield next_event
     finally:
-        for group in joined:
-            await layer.group_discard(group, channel)
+        await layer_groups.leave(layer, joined, channel)

@@ -7,18 +7,27 @@ the timeline is condensed (who said how much, status and system events kept,
 long quiet stretches summarised) and the most recent messages are kept
 verbatim. The snapshot is stored as JSON in the collect step so that the later
 stages, on any worker, read exactly what was collected.
+
+The condensation is done by the database: rooms fed by alerts and bots reach
+100,000 messages, and reading them into Python (even in chunks) took longer
+than the report. What comes back is bounded whatever the room's size: counts
+per sender, the last ``MAX_KEPT_EVENTS`` events and the ``MAX_KEPT_QUIET``
+longest quiet stretches.
 """
 
 from __future__ import annotations
 
 from datetime import timedelta
 
+from django.contrib.auth import get_user_model
+from django.db.models import Count, DurationField, ExpressionWrapper, F, Max, Min, Q, Window
+from django.db.models.functions import Lag
 
 from django.conf import settings
 
 from alerts.selectors import room_alerts
 from incidents import timeline
-from incidents.models import MessageKind, RoomFile
+from incidents.models import Message, MessageKind, RoomFile
 from incidents.selectors import room_action_items, room_members, room_timeline
 from knowledge.related import context_passages
 from knowledge.room_files import room_file_texts
@@ -42,8 +51,8 @@ from reports.snapshot import (
 QUIET_STRETCH = timedelta(minutes=30)
 # Older status and system events kept word for word, at most.
 MAX_KEPT_EVENTS = 100
-# Older messages read from the database per round trip.
-OLDER_CHUNK = 2000
+# Older quiet stretches kept (the longest ones, in time order), at most.
+MAX_KEPT_QUIET = 100
 # Who a message without a sender is counted as.
 SYSTEM_SENDER = "system"
 
@@ -66,26 +75,45 @@ def _count(counts: dict[str, int], line: MessageLine) -> None:
     counts[name] = counts.get(name, 0) + 1
 
 
-def _condense(messages, older_count: int) -> CondensedHistory:
+def _older_than(line: MessageLine) -> Q:
+    """Messages before ``line`` in timeline order (created_at, then id)."""
+    return Q(created_at__lt=line.time) | Q(created_at=line.time, id__lt=line.id)
+
+
+def _by_sender(older) -> list[tuple[str, int]]:
+    """(name, count) of the older messages, most first: one GROUP BY, then the few senders' names."""
+    counts = list(older.order_by().values("sender_id").annotate(n=Count("id")))
+    ids = [row["sender_id"] for row in counts if row["sender_id"] is not None]
+    names = {user.pk: user.label for user in get_user_model().objects.filter(pk__in=ids)}
+    by_name: dict[str, int] = {}
+    for row in counts:
+        name = names.get(row["sender_id"], "") or SYSTEM_SENDER
+        by_name[name] = by_name.get(name, 0) + row["n"]
+    return sorted(by_name.items(), key=lambda pair: -pair[1])
+
+
+def _quiet_stretches(older) -> list[QuietStretch]:
+    """Gaps longer than ``QUIET_STRETCH`` between two older messages: the longest ones, in time order."""
+    gaps = (
+        older.order_by()
+        .annotate(previous=Window(Lag("created_at"), order_by=[F("created_at").asc(), F("id").asc()]))
+        .values("previous", "created_at")
+    )
+    # Filtering on a window function: Django wraps the query, so the database picks the gaps.
+    gaps = gaps.filter(previous__lt=F("created_at") - QUIET_STRETCH).annotate(
+        length=ExpressionWrapper(F("created_at") - F("previous"), output_field=DurationField()))
+    longest = gaps.order_by("-length")[:MAX_KEPT_QUIET]
+    return [QuietStretch(start=gap["previous"], end=gap["created_at"]) for gap in sorted(longest, key=lambda g: g["created_at"])]
+
+
+def _condense(older, older_count: int) -> CondensedHistory:
     """The older messages in brief: who said how much, the status and system events, the quiet stretches."""
-    by_sender: dict[str, int] = {}
-    events: list[MessageLine] = []
-    quiet: list[QuietStretch] = []
-    first = last = None
-    for message in messages:
-        line = _line(message)
-        if first is None:
-            first = line.time
-        elif line.time - last > QUIET_STRETCH:
-            quiet.append(QuietStretch(start=last, end=line.time))
-        last = line.time
-        _count(by_sender, line)
-        if line.kind != MessageKind.TEXT:
-            events.append(line)
+    span = older.order_by().aggregate(first=Min("created_at"), last=Max("created_at"))
+    events = older.exclude(kind=MessageKind.TEXT).select_related("sender").order_by("-created_at", "-id")[:MAX_KEPT_EVENTS]
     return CondensedHistory(
-        start=first, end=last, message_count=older_count,
-        by_sender=sorted(by_sender.items(), key=lambda pair: -pair[1]),
-        events=events[-MAX_KEPT_EVENTS:], quiet_stretches=quiet,
+        start=span["first"], end=span["last"], message_count=older_count,
+        by_sender=_by_sender(older), events=[_line(message) for message in reversed(events)],
+        quiet_stretches=_quiet_stretches(older),
     )
 
 
@@ -154,9 +182,16 @@ def collect_room(room, *, max_messages: int, language: str = "zh-hant") -> RoomS
         raise EmptyRoom("The room has no messages, so there is nothing to write a report from.")
     older_count = max(total - max_messages, 0)
     with in_language(language):
-        condensed = _condense(messages[:older_count].iterator(chunk_size=OLDER_CHUNK), older_count) \
-            if older_count else None
-        recent = [_line(message) for message in messages[older_count:]]
+        # The recent part is read newest first (the timeline index backwards), so that a room of
+        # 100,000 messages is not walked to an offset; its oldest message bounds the older part.
+        newest = messages.order_by("-created_at", "-id")[:max_messages] if max_messages > 0 else []
+        recent = [_line(message) for message in reversed(newest)]
+        condensed = None
+        if older_count:
+            older = Message.objects.filter(room=room)
+            if recent:
+                older = older.filter(_older_than(recent[0]))
+            condensed = _condense(older, older_count)
         members, room_info = _members(room), _room_info(room)
     counts: dict[str, int] = dict(condensed.by_sender) if condensed else {}
     for line in recent:

@@ -101,11 +101,12 @@
       chip.className = "chip cite";
       chip.textContent = cite[1];
       if (cite[2]) {
-        chip.href = "#";
+        chip.href = "#m" + cite[2];
+        // The room page finds the message, fetching it with its neighbours when it is far back.
         chip.addEventListener("click", (e) => {
+          if (!window.WarroomRoom || !window.WarroomRoom.jumpTo) return;
           e.preventDefault();
-          const target = document.querySelector('#timeline li[data-id="' + cite[2] + '"]');
-          if (target) { target.scrollIntoView({ block: "center" }); target.classList.add("flash"); }
+          window.WarroomRoom.jumpTo(cite[2]);
         });
       } else {
         chip.href = "/knowledge/passages/" + cite[3] + "/";

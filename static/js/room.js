@@ -17,14 +17,23 @@
   window.WarroomRoom = room;
 
   // --- Timeline -------------------------------------------------------------------
+  /*
+   * The page renders the newest messages only (config.pageSize); older ones load as the
+   * timeline scrolls up (?before=<id>). A citation far back (#m123) replaces the list with
+   * that message and its neighbours (?around=<id>); scrolling down then loads newer pages
+   * (?after=<id>) until the list reaches the live end again. Live messages and the re-read
+   * after a reconnect only go to a list that ends at the live end.
+   */
   const timeline = $("timeline");
+  const older = $("timeline-older");
+  const latest = $("timeline-latest");
+  const PAGE = 100;
+  let hasOlder = !!config.hasOlder;
+  let atLatest = true;
+  let loading = false;
   timeline.querySelectorAll("li[data-created]").forEach((li) => { lastSeen = li.dataset.created; });
 
-  function addMessage(message) {
-    if (timeline.querySelector(`li[data-id="${message.id}"]`)) return;
-    const empty = $("timeline-empty");
-    if (empty) empty.remove();
-    const stick = timeline.scrollTop + timeline.clientHeight >= timeline.scrollHeight - 40;
+  function renderMessage(message) {
     const when = W.el("span", { class: "when" }, W.el("time", {
       dateTime: message.created_at, title: message.created_at, text: W.formatTime(message.created_at, config.timeZone, true),
     }));
@@ -34,11 +43,81 @@
     const text = (message.texts && (message.texts[lang] || message.texts[lang.split("-")[0]])) || message.body;
     const body = W.el("span", { class: "body", text });
     const item = W.el("li", { class: "msg kind-" + message.kind, "data-id": message.id, "data-created": message.created_at }, when, who, body);
-    timeline.append(item);
     foldLong(item);
+    return item;
+  }
+  const messageItems = () => timeline.querySelectorAll("li.msg");
+  const firstItem = () => timeline.querySelector("li.msg");
+  const lastItem = () => { const items = messageItems(); return items[items.length - 1]; };
+
+  function showEdges() {
+    if (older) older.hidden = !hasOlder;
+    if (latest) latest.hidden = atLatest;
+  }
+
+  /* A new message (live, sent from here, or re-read after a reconnect). */
+  function addMessage(message) {
+    if (!atLatest) return;  // the list shows an older stretch; "Jump to the latest" brings the end back
+    if (timeline.querySelector(`li[data-id="${message.id}"]`)) return;
+    const empty = $("timeline-empty");
+    if (empty) empty.remove();
+    const stick = timeline.scrollTop + timeline.clientHeight >= timeline.scrollHeight - 40;
+    timeline.append(renderMessage(message));
     if (!lastSeen || message.created_at > lastSeen) lastSeen = message.created_at;
     if (stick) timeline.scrollTop = timeline.scrollHeight;
   }
+
+  function prepend(messages) {
+    const height = timeline.scrollHeight;
+    const first = firstItem();
+    const fresh = messages.filter((m) => !timeline.querySelector(`li[data-id="${m.id}"]`)).map(renderMessage);
+    if (first) first.before(...fresh); else timeline.append(...fresh);
+    // Keep what the reader was looking at in place.
+    timeline.scrollTop += timeline.scrollHeight - height;
+  }
+
+  async function loadOlder() {
+    const first = firstItem();
+    if (loading || !hasOlder || !first) return;
+    loading = true;
+    try {
+      const page = await W.api(`${config.api}/messages/?before=${first.dataset.id}&page_size=${PAGE}`);
+      prepend(page.results);
+      hasOlder = !!page.previous;
+    } catch (e) { W.toast(e.message, "error"); }
+    finally { loading = false; showEdges(); }
+  }
+
+  async function loadNewer() {
+    const last = lastItem();
+    if (loading || atLatest || !last) return;
+    loading = true;
+    try {
+      const page = await W.api(`${config.api}/messages/?after=${last.dataset.id}&page_size=${PAGE}`);
+      const fresh = page.results.filter((m) => !timeline.querySelector(`li[data-id="${m.id}"]`));
+      timeline.append(...fresh.map(renderMessage));
+      if (!page.next) {
+        atLatest = true;
+        const end = lastItem();
+        if (end) lastSeen = end.dataset.created;
+        // What was posted while this page was in flight.
+        syncTimeline().catch(() => {});
+      }
+    } catch (e) { W.toast(e.message, "error"); }
+    finally { loading = false; showEdges(); }
+  }
+
+  timeline.addEventListener("scroll", () => {
+    if (timeline.scrollTop < 200) loadOlder();
+    else if (timeline.scrollHeight - timeline.scrollTop - timeline.clientHeight < 200) loadNewer();
+  }, { passive: true });
+  if (older) older.querySelector("button").addEventListener("click", loadOlder);
+  if (latest) latest.querySelector("button").addEventListener("click", () => {
+    // The page itself is the newest stretch: load it again, without the citation.
+    history.replaceState(null, "", location.pathname + location.search);
+    location.reload();
+  });
+
   /* A message of more than ~40 lines is folded to its first lines (CSS) behind "Show more". */
   const FOLD_LINES = 40;
   function foldLong(item) {
@@ -57,21 +136,44 @@
   timeline.querySelectorAll("li.msg").forEach(foldLong);
   timeline.scrollTop = timeline.scrollHeight;
 
-  /* A report's citation opens the room at #m123: scroll the timeline to that message and highlight it. */
-  function showCited() {
-    const match = location.hash.match(/^#m(\d+)$/);
-    const item = match && timeline.querySelector(`li[data-id="${match[1]}"]`);
-    if (!item) return;
+  function highlight(item) {
     timeline.querySelectorAll("li.cited").forEach((li) => li.classList.remove("cited"));
     item.classList.add("cited");
     item.scrollIntoView({ block: "center" });
     item.setAttribute("tabindex", "-1");
     item.focus({ preventScroll: true });
   }
+
+  /* A citation (a report's, the assistant's) opens the room at #m123: that message, highlighted,
+     fetched with its neighbours when it is not among the ones on the page. */
+  async function jumpTo(id) {
+    const shown = timeline.querySelector(`li[data-id="${id}"]`);
+    if (shown) { highlight(shown); return; }
+    let page;
+    try { page = await W.api(`${config.api}/messages/?around=${id}&page_size=${PAGE}`); }
+    catch (e) { W.toast(e.status === 400 ? t.messageNotFound : e.message, "error"); return; }
+    const empty = $("timeline-empty");
+    if (empty) empty.remove();
+    messageItems().forEach((li) => li.remove());
+    timeline.append(...page.results.map(renderMessage));
+    hasOlder = !!page.previous;
+    atLatest = !page.next;
+    if (atLatest) { const end = lastItem(); if (end) lastSeen = end.dataset.created; }
+    showEdges();
+    const item = timeline.querySelector(`li[data-id="${id}"]`);
+    if (item) highlight(item);
+  }
+  function showCited() {
+    const match = location.hash.match(/^#m(\d+)$/);
+    if (match) jumpTo(match[1]);
+  }
+  room.jumpTo = jumpTo;
   window.addEventListener("hashchange", showCited);
+  showEdges();
   showCited();
 
   async function syncTimeline() {
+    if (!atLatest) return;  // nothing of the live end is on the page to bring up to date
     let url = config.api + "/messages/?page_size=500" + (lastSeen ? "&since=" + encodeURIComponent(lastSeen) : "");
     while (url) {
       const page = await W.api(url);

@@ -90,3 +90,39 @@ async def test_the_notes_stream_ends_when_its_reader_is_removed(room, member, co
     await database_sync_to_async(services.member_remove)(room=room, user=member, by=commander)
     # Ended by the removal itself, well before the stream's own 2 s poll.
     assert await asyncio.wait_for(reader, 1.5) == []
+
+
+def logged_in_session(user):
+    from django.conf import settings
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    return client.cookies[settings.SESSION_COOKIE_NAME].value
+
+
+@pytest.mark.django_db
+def test_sockets_checked_together_get_each_their_own_answer_in_three_queries(room, member, commander, outsider, operator,
+                                                                           django_assert_max_num_queries):
+    from accounts.models import User
+    from realtime.access import Listener, resolve_listeners
+
+    sessions = {user.username: logged_in_session(user) for user in (member, commander, outsider, operator)}
+    changed = User.objects.get(pk=commander.pk)
+    changed.set_password("a new password, so old sessions end")
+    changed.save()
+    listeners = [
+        Listener(sessions[member.username], None, room.id),            # a member: heard as themselves
+        Listener(sessions[commander.username], None, room.id),         # logged in before a password change
+        Listener(sessions[outsider.username], None, room.id),          # not in the room
+        Listener(sessions[operator.username], None, room.id),          # operators hear every room
+        Listener("no-such-session", None, room.id),
+        Listener(sessions[member.username], outsider.id, room.id),     # the session is someone else's
+        Listener(None, member.id, room.id),                            # an API token's listener
+        Listener(sessions[member.username], None, room.id),            # the same socket twice: read once
+    ]
+    with django_assert_max_num_queries(4):  # sessions, people, memberships, the operator's rooms
+        answers = resolve_listeners(listeners)
+    assert answers == [member.id, None, None, operator.id, None, None, member.id, member.id]
+    User.objects.filter(pk=member.pk).update(is_active=False)
+    assert resolve_listeners(listeners[:1] + listeners[6:7]) == [None, None]
