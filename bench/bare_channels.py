@@ -1,7 +1,9 @@
 """A bare Channels app: the baseline Warroom's WebSocket figures are divided by.
 
 One consumer that joins a room's group, accepts and forwards group events: no session, no
-user, no access check, no origin check. It runs under the same uvicorn flags and the same
+user, no access check, no origin check. ``POST /bare/<room>/send`` (JSON ``{"event": ...,
+"payload": {...}}``) is the bare side of a REST write: it sends the body to the room's group
+straight from the request (no auth, no database, no serializer) and answers 202 once sent. It runs under the same uvicorn flags and the same
 settings (channels-redis layer, its pool and timeouts) as Warroom's own ASGI app, in a
 second uvicorn process started by the scenario, so that the two are measured side by side:
 
@@ -37,6 +39,26 @@ class BareRoomConsumer(AsyncJsonWebsocketConsumer):
         await self.send_json({"type": message["event"], **message["payload"]})
 
 
+async def _send_endpoint(scope, receive, send):
+    """The bare REST write: the request body, group_sent to the room as a room event."""
+    import json
+
+    from channels.layers import get_channel_layer
+
+    body = b""
+    while True:
+        message = await receive()
+        body += message.get("body", b"")
+        if not message.get("more_body"):
+            break
+    data = json.loads(body)
+    room = scope["path"][len("/bare/"):-len("/send")]
+    await get_channel_layer().group_send(bare_group(room), {"type": "room.event", "event": data["event"],
+                                                            "payload": data["payload"]})
+    await send({"type": "http.response.start", "status": 202, "headers": [(b"content-type", b"text/plain")]})
+    await send({"type": "http.response.body", "body": b"sent"})
+
+
 router = ProtocolTypeRouter({"websocket": URLRouter([path("ws/bare/<str:room>/", BareRoomConsumer.as_asgi())])})
 
 
@@ -50,6 +72,9 @@ async def application(scope, receive, send):
                 await send({"type": "lifespan.shutdown.complete"})
                 return
     if scope["type"] == "http":
+        if scope["method"] == "POST" and scope["path"].startswith("/bare/") and scope["path"].endswith("/send"):
+            await _send_endpoint(scope, receive, send)
+            return
         # A health answer, so that the scenario can wait for the server.
         await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/plain")]})
         await send({"type": "http.response.body", "body": b"ok"})
