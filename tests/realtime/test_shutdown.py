@@ -12,6 +12,10 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 @pytest.fixture
 def restore_shutdown_flag():
+    # Sockets of earlier tests that never sent their disconnect are still in the process's set:
+    # this test counts its own.
+    consumers._open_consumers.clear()
+    consumers._present.clear()
     yield
     consumers._shutting_down = False
 
