@@ -4,6 +4,7 @@ Services check who may do what, change the rows in one transaction, and send
 live events (and the ``room_resolved`` signal) only after the commit.
 """
 
+import logging
 import uuid
 
 from django.conf import settings
@@ -33,6 +34,8 @@ from incidents.text import clean_line, clean_text, safe_file_name
 from incidents.timing import minutes_between
 from realtime import access
 from realtime.events import publish_on_commit
+
+logger = logging.getLogger(__name__)
 
 EDITABLE_FIELDS = ("title", "description", "severity", "category")
 
@@ -332,11 +335,56 @@ def file_upload(*, room, uploaded_by, uploaded) -> RoomFile:
             room_file.save(force_insert=True)
             _system_message(room, timeline.UPLOADED, {"name": display_name, "who": uploaded_by})
             publish_on_commit(room.id, events.file_added(room_file))
+            if sniffed.is_image:
+                transaction.on_commit(lambda: _send_prepare_report_image(room_file.id))
     except BaseException:
         for name in saved:
             room_file.file.storage.delete(name)
         raise
     return room_file
+
+
+def _send_prepare_report_image(file_id) -> None:
+    from incidents import tasks
+
+    try:
+        tasks.prepare_report_image.delay(str(file_id))
+    except Exception as exc:  # noqa: BLE001 - the upload stands; a report prepares the image itself
+        logger.warning("Could not queue the report image of file %s: %r", file_id, exc)
+
+
+def file_prepare_report_image(*, file_id) -> str:
+    """Make and store the report-ready image of an uploaded image (once); returns its storage name.
+
+    Runs in the worker after the upload, and in a report's assemble stage for a file the
+    worker has not reached yet. An unreadable image stores nothing (the report says so)
+    and returns "". Two runs at once both decode, but only one name is kept.
+    """
+    room_file = RoomFile.objects.filter(id=file_id).only("id", "room_id", "file", "report_image", "width").first()
+    if room_file is None or not room_file.is_image:
+        return ""
+    if room_file.report_image:
+        return room_file.report_image.name
+    storage = room_file.file.storage
+    try:
+        with storage.open(room_file.file.name, "rb") as handle:
+            data = handle.read(settings.ROOM_FILE_MAX_BYTES + 1)
+    except FileNotFoundError:
+        logger.warning("No report image for file %s: its upload is missing from storage", file_id)
+        return ""
+    try:
+        prepared = file_checks.run_decode(file_checks.report_image, data)
+    except ValueError as exc:
+        logger.warning("No report image for file %s: %s", file_id, exc)
+        return ""
+    name = storage.save(f"rooms/{room_file.room_id}/files/{room_file.id}.report{prepared.suffix}",
+                        ContentFile(prepared.data))
+    if not RoomFile.objects.filter(id=file_id, report_image="").update(report_image=name):
+        # Deleted meanwhile, or another run stored its copy first: keep that one.
+        storage.delete(name)
+        kept = RoomFile.objects.filter(id=file_id).values_list("report_image", flat=True).first()
+        return kept or ""
+    return name
 
 
 # --- Action items ---------------------------------------------------------------------
