@@ -8,8 +8,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 # In the order they run: the KPI scenario leaves a million rooms behind, so it comes last.
-# Ticket notes (time to first token over WebSocket and SSE) is not here yet: see docs/benchmarks.md.
-SCENARIOS = ["resolve", "first_progress", "pipeline", "parallel", "notes", "fanout", "docx", "image_memory", "alerts", "kpis", "edit"]
+SCENARIOS = ["resolve", "first_progress", "pipeline", "parallel", "notes", "api", "fanout", "docx", "image_memory", "alerts",
+             "kpis", "edit"]
 
 
 def main(argv=None):
