@@ -1,6 +1,7 @@
 """Named reads of rooms, with their joins done once."""
 
-from django.db.models import Count, Prefetch, QuerySet
+from django.db.models import Count, IntegerField, OuterRef, Prefetch, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.http import Http404
 
 from incidents.models import ActionItem, IncidentRoom, Message, RoomFile, RoomMember
@@ -22,8 +23,12 @@ def rooms_visible_to(user, rooms: QuerySet[IncidentRoom] | None = None) -> Query
 
 
 def room_list_for_user(*, user) -> QuerySet[IncidentRoom]:
-    # Annotated before the visibility filter, so the count is of every member, not of the join that filters.
-    rooms = IncidentRoom.objects.select_related("created_by").annotate(member_count=Count("members", distinct=True))
+    # A subquery per row of the page, not Count() over a join: with an aggregate the list's
+    # pagination COUNT had to group every visible room with all its members; a subquery
+    # annotation is left out of that COUNT, so it counts the visible rooms and nothing else.
+    members = RoomMember.objects.filter(room=OuterRef("pk")).order_by().values("room").annotate(n=Count("*")).values("n")
+    rooms = IncidentRoom.objects.select_related("created_by").annotate(
+        member_count=Coalesce(Subquery(members, output_field=IntegerField()), 0))
     return rooms_visible_to(user, rooms).order_by("-created_at")
 
 

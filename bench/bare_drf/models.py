@@ -1,3 +1,5 @@
+"""Tables like Warroom's rooms and messages; ``app_label`` lets the benchmark process (Warroom's settings) create and fill them."""
+
 from django.db import models
 
 
@@ -5,6 +7,9 @@ class Person(models.Model):
     username = models.CharField(max_length=150)
     display_name = models.CharField(max_length=200)
     job_title = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        app_label = "bare_drf"
 
 
 class Room(models.Model):
@@ -18,6 +23,9 @@ class Room(models.Model):
     resolved_at = models.DateTimeField(null=True)
     member_count = models.IntegerField(default=1)
 
+    class Meta:
+        app_label = "bare_drf"
+
 
 class Message(models.Model):
     room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="messages")
@@ -27,4 +35,5 @@ class Message(models.Model):
     created_at = models.DateTimeField()
 
     class Meta:
+        app_label = "bare_drf"
         indexes = [models.Index(fields=["room", "created_at"])]
