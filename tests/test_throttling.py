@@ -1,4 +1,4 @@
-"""The API's per-user rate limit (config/throttling.py) on a real Redis cache and on local memory."""
+"""The API's per-user rate limit (config/throttling.py) and the shared Redis cache pool (config/cache.py)."""
 
 import pytest
 from django.core.cache import caches
@@ -36,3 +36,23 @@ def test_redis_counts_requests_in_a_window_that_opens_at_the_first_and_expires(r
 def test_local_memory_counts_the_same_way(monkeypatch):
     monkeypatch.setattr(throttling, "cache", caches["default"])
     assert [n for n, _ in count("user-1", times=3)] == [1, 2, 3]
+
+
+def test_every_thread_shares_one_redis_connection_pool(redis_url, settings):
+    import threading
+
+    settings.CACHES = {"default": {"BACKEND": "config.cache.RedisCache", "LOCATION": redis_url}}
+    seen = []
+
+    def use():
+        cache = caches["default"]
+        cache.set("pool-test", 1)
+        seen.append((cache, cache._cache._get_connection_pool(write=True)))
+
+    threads = [threading.Thread(target=use) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len({id(cache) for cache, _ in seen}) == 3  # Django's cache objects stay per thread
+    assert len({id(pool) for _, pool in seen}) == 1  # their Redis connections do not
