@@ -21,7 +21,7 @@ from rest_framework.views import APIView
 
 from config.errors import ServiceError
 from incidents import selectors, services
-from incidents.models import IncidentRoom, RoomFile, RoomStatus, Severity
+from incidents.models import IncidentRoom, MemberRole, RoomFile, RoomStatus, Severity
 from incidents.serializers import (
     ActionItemInputSerializer,
     ActionItemSerializer,
@@ -64,7 +64,8 @@ def room_detail_data(request, room) -> dict:
     room.member_count = len(room.member_list)
     membership = next((m for m in room.member_list if m.user_id == request.user.id), None)
     room.my_role = membership.role if membership else None
-    room.can_manage = services.can_manage(room=room, user=request.user)
+    # services.can_manage's rule, read from the members just loaded instead of another query.
+    room.can_manage = selectors.user_sees_all_rooms(request.user) or room.my_role == MemberRole.COMMANDER
     return RoomDetailSerializer(room).data
 
 

@@ -184,13 +184,9 @@ def room_resolve(*, room, by, summary, notes="") -> IncidentRoom:
         message = Message.objects.create(room=room, sender=by, kind=MessageKind.TEXT, body=notes)
         publish_on_commit(room.id, events.message_created(message))
     publish_on_commit(room.id, events.room_status(room))
+    # The row as just saved (and locked until the commit) is what receivers get: no query again.
     transaction.on_commit(
-        lambda: room_resolved.send(
-            sender=IncidentRoom,
-            room=IncidentRoom.objects.get(pk=room.pk),
-            resolved_by=by,
-            first_resolution=first_resolution,
-        )
+        lambda: room_resolved.send(sender=IncidentRoom, room=room, resolved_by=by, first_resolution=first_resolution)
     )
     return room
 
