@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import logging
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 from django.conf import settings
@@ -213,8 +214,7 @@ def _files(report: Report, snapshot: RoomSnapshot) -> tuple[list[ImageItem], lis
                 logger.warning("Could not read the report image %s: %r", prepared, exc)
         return _read(f.storage_name), None
 
-    with ThreadPoolExecutor(min(IMAGE_READERS, len(wanted))) as pool:
-        futures = [pool.submit(read, f) for f, _caption in wanted]
+    futures = [_readers().submit(read, f) for f, _caption in wanted]
     for (f, caption), future in zip(wanted, futures):
         try:
             data, width_cm = future.result()
@@ -229,6 +229,20 @@ def _files(report: Report, snapshot: RoomSnapshot) -> tuple[list[ImageItem], lis
             continue
         images.append(ImageItem(name=f.name, data=data, caption=caption, width_cm=width_cm))
     return images, others
+
+
+_readers_lock = threading.Lock()
+_reader_pool = None
+
+
+def _readers() -> ThreadPoolExecutor:
+    # Kept for the process's life: the S3 storage keeps a boto3 connection per thread, and
+    # making one (a session and a resource) costs more than the read it is made for.
+    global _reader_pool
+    with _readers_lock:
+        if _reader_pool is None:
+            _reader_pool = ThreadPoolExecutor(IMAGE_READERS, thread_name_prefix="report-image-read")
+        return _reader_pool
 
 
 def _pixel_width(data: bytes) -> int:
