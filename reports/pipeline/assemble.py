@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import logging
+import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -243,6 +244,15 @@ def _readers() -> ThreadPoolExecutor:
         if _reader_pool is None:
             _reader_pool = ThreadPoolExecutor(IMAGE_READERS, thread_name_prefix="report-image-read")
         return _reader_pool
+
+
+def _forget_readers_after_fork():
+    # A forked child (Celery prefork) inherits the pool object but not its threads.
+    global _reader_pool
+    _reader_pool = None
+
+
+os.register_at_fork(after_in_child=_forget_readers_after_fork)
 
 
 def _pixel_width(data: bytes) -> int:
