@@ -11,14 +11,17 @@ the images are prepared once at upload, in the worker. The preparation itself is
 
 Memory: ``peak_mb`` is the growth of the peak resident set during the build, from the
 resident set just before it (what the build itself needed); ``rss_peak_mb`` is the
-process's peak resident set, the figure a worker building this document reaches.
+process's peak resident set, the figure a worker building this document reaches. Both
+read ``VmHWM`` from /proc, which starts afresh at exec: ``getrusage``'s ``ru_maxrss``
+(used before) keeps the peak of the process that forked this one, so a probe started
+from the ~200 MB benchmark process reported that peak, and the bare probe (no Django,
+a small resident set before the build) showed it as ~150-170 MB of "growth".
 """
 
 import copy
 import io
 import json
 import os
-import resource
 import sys
 import time
 
@@ -29,7 +32,11 @@ def rss_mb():
 
 
 def peak_mb():
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
 
 
 def rows(messages):

@@ -36,7 +36,7 @@ def user(username, display_name="", staff=False):
 
 def room(stack, *, commander, title, messages=20, images=0, resolved=True, members=(), report_images=True):
     """A room written in bulk; its images get their report-ready copies as an upload's worker task makes them."""
-    from incidents.services import file_prepare_report_image
+    from incidents.report_images import file_prepare_report_image
     from incidents.models import IncidentRoom, MemberRole, Message, MessageKind, RoomFile, RoomMember
 
     opened = timezone.now() - timedelta(hours=3)

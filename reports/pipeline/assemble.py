@@ -22,7 +22,7 @@ from PIL import Image
 
 from incidents.files import report_image_width_cm
 from incidents.models import RoomFile
-from incidents.services import file_prepare_report_image
+from incidents.report_images import file_prepare_report_image
 from incidents.timing import minutes_between
 from reports import evidence
 from reports.models import Report, ReportState
