@@ -263,6 +263,13 @@ def report_image(data: bytes) -> ReportImage:
         image.seek(0)
     if image.mode not in ("RGB", "RGBA", "L", "LA"):
         image = image.convert("RGBA" if "A" in image.getbands() or "transparency" in image.info else "RGB")
+    if image.mode in ("RGBA", "LA") and image.width * image.height > _LARGE_ALPHA_PIXELS:
+        # As for thumbnails: the filtered resize of an image with alpha makes a premultiplied
+        # copy of all of it (another 196 MB at 7000 x 7000); sample it down to about twice the
+        # target first, which needs none.
+        factor = image.width // (REPORT_IMAGE_MAX_PX * 2)
+        if factor > 1:
+            image = image.resize((image.width // factor, max(1, image.height // factor)), Image.Resampling.NEAREST)
     if image.width > REPORT_IMAGE_MAX_PX:
         image = image.resize((REPORT_IMAGE_MAX_PX, max(1, round(image.height * REPORT_IMAGE_MAX_PX / image.width))),
                              Image.Resampling.LANCZOS)
