@@ -10,9 +10,8 @@ from pathlib import Path
 # In the order they run: the KPI scenario leaves a million rooms behind, so only edit and big_room come after it
 # (big_room's room list is measured for a member of 500 rooms, which the million do not change; its operator
 # figure sees them all).
-# Ticket notes (time to first token over WebSocket and SSE) is not here yet: see docs/benchmarks.md.
-SCENARIOS = ["resolve", "first_progress", "pipeline", "parallel", "notes", "fanout", "ws_connect", "docx", "image_memory",
-             "alerts", "knowledge", "scaleout", "kpis", "edit", "big_room"]
+SCENARIOS = ["resolve", "first_progress", "pipeline", "parallel", "notes", "api", "fanout", "ws_connect", "docx",
+             "image_memory", "alerts", "knowledge", "scaleout", "kpis", "edit", "big_room"]
 
 
 def main(argv=None):

@@ -37,6 +37,59 @@ def summary_ms(samples):
     }
 
 
+def spread(values, digits=3):
+    """min / median / max of a scenario's runs (every scenario runs 3 times)."""
+    values = [v for v in values if v is not None]
+    if not values:
+        return None
+    return {"min": round(min(values), digits), "median": round(statistics.median(values), digits),
+            "max": round(max(values), digits), "runs": len(values)}
+
+
+def fmt_spread(s, unit=""):
+    """'median (min–max)' for the printed table."""
+    if not s:
+        return "—"
+    return f"{s['median']}{unit} ({s['min']}–{s['max']})"
+
+
+def rss_mb(pid) -> float:
+    """Resident set of a process, from /proc."""
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+class PeakRSS:
+    """Samples a process's resident set every 20 ms while the block runs: ``.baseline`` and ``.peak`` (MB)."""
+
+    def __init__(self, pid, every=0.02):
+        self.pid, self.every = pid, every
+
+    def __enter__(self):
+        import threading
+
+        self.baseline = self.peak = rss_mb(self.pid)
+        self._done = threading.Event()
+
+        def sample():
+            while not self._done.is_set():
+                self.peak = max(self.peak, rss_mb(self.pid))
+                time.sleep(self.every)
+
+        self._thread = threading.Thread(target=sample, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._done.set()
+        self._thread.join()
+        self.peak = max(self.peak, rss_mb(self.pid))
+        return False
+
+
 def machine_info():
     import django
 

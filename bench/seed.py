@@ -34,7 +34,9 @@ def user(username, display_name="", staff=False):
     return existing or make_user(username=username, display_name=display_name or username, staff=staff)
 
 
-def room(stack, *, commander, title, messages=20, images=0, resolved=True, members=()):
+def room(stack, *, commander, title, messages=20, images=0, resolved=True, members=(), report_images=True):
+    """A room written in bulk; its images get their report-ready copies as an upload's worker task makes them."""
+    from incidents.report_images import file_prepare_report_image
     from incidents.models import IncidentRoom, MemberRole, Message, MessageKind, RoomFile, RoomMember
 
     opened = timezone.now() - timedelta(hours=3)
@@ -53,8 +55,11 @@ def room(stack, *, commander, title, messages=20, images=0, resolved=True, membe
         for index in range(images):
             key = f"rooms/{room.id}/bench-{index}.png"
             s3.put_object(Bucket=stack.bucket, Key=key, Body=data)
-            RoomFile.objects.create(room=room, uploaded_by=commander, file=key, original_name=f"dashboard-{index}.png",
-                                    content_type="image/png", size=len(data), width=1600, height=900)
+            room_file = RoomFile.objects.create(room=room, uploaded_by=commander, file=key,
+                                                original_name=f"dashboard-{index}.png", content_type="image/png",
+                                                size=len(data), width=1600, height=900)
+            if report_images:
+                file_prepare_report_image(file_id=room_file.id)
     if resolved:
         room.status, room.resolved_at, room.resolution_summary = "resolved", timezone.now(), "bench"
         room.save(update_fields=["status", "resolved_at", "resolution_summary"])
@@ -70,5 +75,5 @@ def wait_reports_ended(report_ids, timeout=600):
     while Report.objects.filter(id__in=report_ids, status__in=IN_FLIGHT_STATUSES).exists():
         if time.monotonic() > deadline:
             raise RuntimeError(f"reports still in flight after {timeout} s")
-        time.sleep(0.1)
+        time.sleep(0.02)
     return list(Report.objects.filter(id__in=report_ids))

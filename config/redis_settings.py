@@ -111,7 +111,7 @@ def cache_settings(target: RedisTarget) -> dict:
     options = {"socket_connect_timeout": CONNECT_TIMEOUT, "socket_timeout": SOCKET_TIMEOUT}
     if not target.uses_sentinel:
         return {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "config.cache.RedisCache",  # one connection pool per process (config/cache.py)
             "LOCATION": target.url,
             "KEY_PREFIX": "warroom",
             "OPTIONS": options,
@@ -128,7 +128,7 @@ def cache_settings(target: RedisTarget) -> dict:
     if target.password:
         options["password"] = target.password
     return {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "config.cache.RedisCache",  # one connection pool per process (config/cache.py)
         # Django wants a location; the pool asks the sentinels and ignores it.
         "LOCATION": f"sentinel://{target.master}/{target.db}",
         "KEY_PREFIX": "warroom",

@@ -118,11 +118,27 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": 20,
     }
 else:
-    # Persistent connections do not suit ASGI (each request may run on a new
-    # thread), so the default is a connection per request; set it behind a pooler.
-    DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=0)
-    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env.int("DATABASE_CONNECT_TIMEOUT", default=5)
+    if env.bool("DATABASE_POOL", default=True):
+        # A new PostgreSQL connection per request (CONN_MAX_AGE 0) was a third of an API
+        # request's server time. Persistent connections do not suit ASGI (each request may run
+        # on a new thread, each keeping its own), so each process keeps a psycopg pool that every
+        # thread borrows from (Django 5.2). Turn it off behind a pooler such as PgBouncer.
+        from psycopg_pool import ConnectionPool
+
+        DATABASES["default"]["OPTIONS"]["pool"] = {
+            "min_size": env.int("DATABASE_POOL_MIN_SIZE", default=2),
+            "max_size": env.int("DATABASE_POOL_MAX_SIZE", default=20),
+            # Seconds a request or task waits for a connection before it fails: while PostgreSQL
+            # is down the request then gets its JSON 503 within 5 s (docs/deployment.md).
+            "timeout": env.float("DATABASE_POOL_TIMEOUT", default=4),
+            # A connection is checked before it is lent: after a PostgreSQL restart the pool's
+            # old connections are dead, and none may reach a request.
+            "check": ConnectionPool.check_connection,
+        }
+    else:
+        DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=0)
+        DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: cache, Celery, channel layer ---------------------------------------
@@ -379,7 +395,7 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "config.api.exception_handler",
     "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.UserRateThrottle",
+        "config.throttling.UserRateThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
         "user": env("API_THROTTLE_USER", default="1200/min"),

@@ -21,7 +21,7 @@ from rest_framework.views import APIView
 
 from config.errors import ServiceError
 from incidents import selectors, services
-from incidents.models import IncidentRoom, RoomFile, RoomStatus, Severity
+from incidents.models import IncidentRoom, MemberRole, RoomFile, RoomStatus, Severity
 from incidents.serializers import (
     ActionItemInputSerializer,
     ActionItemSerializer,
@@ -64,7 +64,8 @@ def room_detail_data(request, room) -> dict:
     room.member_count = len(room.member_list)
     membership = next((m for m in room.member_list if m.user_id == request.user.id), None)
     room.my_role = membership.role if membership else None
-    room.can_manage = services.can_manage(room=room, user=request.user)
+    # services.can_manage's rule, read from the members just loaded instead of another query.
+    room.can_manage = selectors.user_sees_all_rooms(request.user) or room.my_role == MemberRole.COMMANDER
     return RoomDetailSerializer(room).data
 
 
@@ -82,6 +83,13 @@ class RoomViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         if getattr(self, "swagger_fake_view", False):
             return self.queryset
         return selectors.room_list_for_user(user=self.request.user)
+
+    def filter_queryset(self, queryset):
+        # With no filter in the query string the FilterSet (a form built and validated per
+        # request) would change nothing: a tenth of the room list's server time.
+        if not self.request.query_params.keys() & RoomFilter.base_filters.keys():
+            return queryset
+        return super().filter_queryset(queryset)
 
     @extend_schema(request=RoomCreateSerializer, responses={201: RoomDetailSerializer})
     def create(self, request):

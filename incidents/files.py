@@ -215,3 +215,74 @@ def _thumbnail(uploaded) -> bytes:
         # Fast compression: thumbnails are small and made while the person waits.
         image.save(buffer, format="PNG", compress_level=1)
     return buffer.getvalue()
+
+
+# --- The report-ready image ------------------------------------------------------------
+# Every report of a room embeds its images at most 15 cm wide at 150 dpi. Decoding,
+# resizing and re-encoding a screenshot costs tens of milliseconds, so it is done once,
+# in the worker after the upload commits (incidents.tasks.prepare_report_image), and the
+# document builder embeds the stored result as it is.
+
+REPORT_IMAGE_MAX_WIDTH_CM = 15.0
+REPORT_IMAGE_DPI = 150
+REPORT_IMAGE_MAX_PX = int(REPORT_IMAGE_MAX_WIDTH_CM / 2.54 * REPORT_IMAGE_DPI)  # 885
+# Photographs stay JPEG (PNG would be several times larger); screenshots and anything with
+# alpha are PNG at the fastest compression, which is 82% of the cost at the default level.
+REPORT_IMAGE_JPEG_QUALITY = 85
+
+
+@dataclass(frozen=True)
+class ReportImage:
+    data: bytes
+    suffix: str  # ".png" or ".jpg"
+    width: int
+    height: int
+
+
+def report_image(data: bytes) -> ReportImage:
+    """``data`` scaled to at most 15 cm at 150 dpi, as fast PNG (or JPEG for a JPEG photo).
+
+    Raises ValueError with a short reason when the image cannot be used.
+    """
+    try:
+        with Image.open(io.BytesIO(data)) as probe:
+            probe.verify()
+        image = Image.open(io.BytesIO(data))
+        source_format = image.format
+        if source_format == "JPEG":
+            # Decoded at the smallest 1/2^n scale still at least the target width: far less to decode and resize.
+            scale = image.width / REPORT_IMAGE_MAX_PX
+            if scale >= 2:
+                image.draft("RGB", (image.width // int(scale), image.height // int(scale)))
+        image.load()
+    except (UnidentifiedImageError, Image.DecompressionBombError) as exc:
+        raise ValueError("unsupported or unreadable image") from exc
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise ValueError("corrupt image") from exc
+    if getattr(image, "n_frames", 1) > 1:
+        image.seek(0)
+    if image.mode not in ("RGB", "RGBA", "L", "LA"):
+        image = image.convert("RGBA" if "A" in image.getbands() or "transparency" in image.info else "RGB")
+    if image.mode in ("RGBA", "LA") and image.width * image.height > _LARGE_ALPHA_PIXELS:
+        # As for thumbnails: the filtered resize of an image with alpha makes a premultiplied
+        # copy of all of it (another 196 MB at 7000 x 7000); sample it down to about twice the
+        # target first, which needs none.
+        factor = image.width // (REPORT_IMAGE_MAX_PX * 2)
+        if factor > 1:
+            image = image.resize((image.width // factor, max(1, image.height // factor)), Image.Resampling.NEAREST)
+    if image.width > REPORT_IMAGE_MAX_PX:
+        image = image.resize((REPORT_IMAGE_MAX_PX, max(1, round(image.height * REPORT_IMAGE_MAX_PX / image.width))),
+                             Image.Resampling.LANCZOS)
+    out = io.BytesIO()
+    if source_format == "JPEG" and image.mode in ("RGB", "L"):
+        image.save(out, format="JPEG", quality=REPORT_IMAGE_JPEG_QUALITY)
+        suffix = ".jpg"
+    else:
+        image.save(out, format="PNG", compress_level=1)
+        suffix = ".png"
+    return ReportImage(out.getvalue(), suffix, image.width, image.height)
+
+
+def report_image_width_cm(width_px: int) -> float:
+    """The width a report shows an image at: its on-screen size (96 dpi), between 2 and 15 cm."""
+    return max(min(REPORT_IMAGE_MAX_WIDTH_CM, width_px / 96 * 2.54), 2.0)

@@ -170,6 +170,9 @@ class RoomFile(models.Model):
     )
     file = models.FileField(upload_to=room_file_path, max_length=300)
     thumbnail = models.FileField(max_length=300, blank=True)
+    # The image as every report embeds it (at most 15 cm at 150 dpi), made once by the worker
+    # after the upload commits (incidents.tasks.prepare_report_image); empty until then.
+    report_image = models.FileField(max_length=300, blank=True)
     original_name = models.CharField(_("file name"), max_length=255)
     content_type = models.CharField(max_length=100)
     size = models.PositiveBigIntegerField()

@@ -1,6 +1,6 @@
 """Named reads of rooms, with their joins done once."""
 
-from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import Count, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.http import Http404
 
@@ -23,12 +23,12 @@ def rooms_visible_to(user, rooms: QuerySet[IncidentRoom] | None = None) -> Query
 
 
 def room_list_for_user(*, user) -> QuerySet[IncidentRoom]:
-    # The member count is a subquery per listed room, not a GROUP BY over the join: with 50,000
-    # rooms the grouping counted every room's members before the page took its 50.
-    member_count = (
-        RoomMember.objects.filter(room=OuterRef("pk")).order_by().values("room").annotate(n=Count("id")).values("n")
-    )
-    rooms = IncidentRoom.objects.select_related("created_by").annotate(member_count=Coalesce(Subquery(member_count), 0))
+    # A subquery per row of the page, not Count() over a join: with an aggregate the list's
+    # pagination COUNT had to group every visible room with all its members; a subquery
+    # annotation is left out of that COUNT, so it counts the visible rooms and nothing else.
+    members = RoomMember.objects.filter(room=OuterRef("pk")).order_by().values("room").annotate(n=Count("*")).values("n")
+    rooms = IncidentRoom.objects.select_related("created_by").annotate(
+        member_count=Coalesce(Subquery(members, output_field=IntegerField()), 0))
     return rooms_visible_to(user, rooms).order_by("-created_at", "id")
 
 

@@ -1,12 +1,27 @@
 """Shapes of the room API: input serializers validate, output serializers present."""
 
 from django.contrib.auth import get_user_model
-from django.urls import reverse
+from django.urls import get_script_prefix, reverse
 from django.utils.translation import gettext as _
 from rest_framework import serializers
 
 from incidents import timeline
 from incidents.models import ActionItem, ActionItemStatus, IncidentRoom, MemberRole, Message, RoomFile, RoomMember, Severity
+
+
+_URL_PLACEHOLDER = "00000000-0000-0000-0000-000000000000"
+
+
+def room_page_url(room_id) -> str:
+    """The room page's URL; reverse() once per script prefix, not once per row of a list."""
+    prefix = get_script_prefix()
+    template = _room_url_templates.get(prefix)
+    if template is None:
+        template = _room_url_templates[prefix] = reverse("incidents:room-detail", args=[_URL_PLACEHOLDER])
+    return template.replace(_URL_PLACEHOLDER, str(room_id))
+
+
+_room_url_templates: dict[str, str] = {}
 
 
 class PersonSerializer(serializers.Serializer):
@@ -33,7 +48,7 @@ class RoomListSerializer(serializers.ModelSerializer):
         return int(room.duration.total_seconds())
 
     def get_url(self, room) -> str:
-        return reverse("incidents:room-detail", args=[room.id])
+        return room_page_url(room.id)
 
 
 class MemberSerializer(serializers.ModelSerializer):

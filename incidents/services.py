@@ -4,6 +4,7 @@ Services check who may do what, change the rows in one transaction, and send
 live events (and the ``room_resolved`` signal) only after the commit.
 """
 
+import logging
 import uuid
 
 from django.conf import settings
@@ -33,6 +34,8 @@ from incidents.text import clean_line, clean_text, safe_file_name
 from incidents.timing import minutes_between
 from realtime import access
 from realtime.events import publish_on_commit
+
+logger = logging.getLogger(__name__)
 
 EDITABLE_FIELDS = ("title", "description", "severity", "category")
 
@@ -181,13 +184,9 @@ def room_resolve(*, room, by, summary, notes="") -> IncidentRoom:
         message = Message.objects.create(room=room, sender=by, kind=MessageKind.TEXT, body=notes)
         publish_on_commit(room.id, events.message_created(message))
     publish_on_commit(room.id, events.room_status(room))
+    # The row as just saved (and locked until the commit) is what receivers get: no query again.
     transaction.on_commit(
-        lambda: room_resolved.send(
-            sender=IncidentRoom,
-            room=IncidentRoom.objects.get(pk=room.pk),
-            resolved_by=by,
-            first_resolution=first_resolution,
-        )
+        lambda: room_resolved.send(sender=IncidentRoom, room=room, resolved_by=by, first_resolution=first_resolution)
     )
     return room
 
@@ -332,11 +331,22 @@ def file_upload(*, room, uploaded_by, uploaded) -> RoomFile:
             room_file.save(force_insert=True)
             _system_message(room, timeline.UPLOADED, {"name": display_name, "who": uploaded_by})
             publish_on_commit(room.id, events.file_added(room_file))
+            if sniffed.is_image:
+                transaction.on_commit(lambda: _send_prepare_report_image(room_file.id))
     except BaseException:
         for name in saved:
             room_file.file.storage.delete(name)
         raise
     return room_file
+
+
+def _send_prepare_report_image(file_id) -> None:
+    from incidents import tasks
+
+    try:
+        tasks.prepare_report_image.delay(str(file_id))
+    except Exception as exc:  # noqa: BLE001 - the upload stands; a report prepares the image itself
+        logger.warning("Could not queue the report image of file %s: %r", file_id, exc)
 
 
 # --- Action items ---------------------------------------------------------------------

@@ -12,10 +12,10 @@ from django.utils.translation import pgettext
 from drf_spectacular.utils import OpenApiParameter, OpenApiTypes, extend_schema
 from rest_framework import generics, status
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle, UserRateThrottle
 from rest_framework.views import APIView
 
 from config.errors import Conflict, ServiceError
+from config.throttling import ScopedRateThrottle, UserRateThrottle
 from incidents.selectors import room_for_user_or_404, rooms_visible_to
 from incidents.services import require_can_start_work
 from reports import ledger, review

@@ -6,7 +6,11 @@ Every word of the document is an English msgid (context "report") rendered under
 
 from __future__ import annotations
 
+import io
 import logging
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 from django.conf import settings
 from django.core.files.storage import default_storage
@@ -14,6 +18,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext, pgettext_lazy
 
+from PIL import Image
+
+from incidents.files import report_image_width_cm
+from incidents.models import RoomFile
+from incidents.report_images import file_prepare_report_image
 from incidents.timing import minutes_between
 from knowledge.models import DocumentKind
 from reports import evidence
@@ -62,6 +71,8 @@ WRITERS = {
 }
 OFFLINE_PROVIDERS = ("offline", "offline-fallback")
 NONE = "—"
+# Images read from storage at once by the assemble stage.
+IMAGE_READERS = 4
 
 
 def labels_for(language: str) -> dict:
@@ -160,17 +171,59 @@ def _review(report: Report) -> list[tuple[str, str]]:
     return rows
 
 
+def _report_images(report: Report, snapshot: RoomSnapshot) -> dict[str, str]:
+    """Storage name of each image of the snapshot -> its report-ready copy (made now for one that has none)."""
+    names = [f.storage_name for f in snapshot.files if f.is_image]
+    if not names or report.room_id is None:
+        return {}
+    rows = RoomFile.objects.filter(room_id=report.room_id, file__in=names).values_list("id", "file", "report_image")
+    ready = {}
+    for file_id, name, prepared in rows:
+        if not prepared:
+            # Uploaded before report images existed, or the worker has not reached it yet:
+            # made and stored now, so the next report and every edit reuse it.
+            try:
+                prepared = file_prepare_report_image(file_id=file_id)
+            except Exception as exc:  # noqa: BLE001 - the original is embedded the slow way instead
+                logger.warning("Could not prepare the report image of %s: %r", name, exc)
+                prepared = ""
+        if prepared:
+            ready[name] = prepared
+    return ready
+
+
 def _files(report: Report, snapshot: RoomSnapshot) -> tuple[list[ImageItem], list[tuple[str, str, str]]]:
-    """The images to embed (read from storage; a missing one keeps its caption and a problem) and the other files."""
-    images, others = [], []
+    """The images to embed (read from storage; a missing one keeps its caption and a problem) and the other files.
+
+    Each image is its report-ready copy where there is one (read side by side: storage is a
+    network round trip each), else the original, which the builder prepares.
+    """
+    images, others, wanted = [], [], []
     for f in snapshot.files:
         if not f.is_image:
             others.append((f.name, f.content_type or NONE, human_size(f.size)))
             continue
         caption = _("%(name)s (%(who)s, %(time)s)") % {"name": f.name, "who": f.uploaded_by,
                                                         "time": local(f.created_at)}
+        wanted.append((f, caption))
+    if not wanted:
+        return images, others
+    ready = _report_images(report, snapshot)
+
+    def read(f):
+        prepared = ready.get(f.storage_name)
+        if prepared:
+            try:
+                data = _read(prepared)
+                return data, report_image_width_cm(_pixel_width(data))
+            except Exception as exc:  # noqa: BLE001 - fall back to the original
+                logger.warning("Could not read the report image %s: %r", prepared, exc)
+        return _read(f.storage_name), None
+
+    futures = [_readers().submit(read, f) for f, _caption in wanted]
+    for (f, caption), future in zip(wanted, futures):
         try:
-            data = _read(f.storage_name)
+            data, width_cm = future.result()
         except FileNotFoundError:
             images.append(ImageItem(name=f.name, data=None, caption=caption,
                                     problem=pgettext("report", "file missing")))
@@ -180,8 +233,37 @@ def _files(report: Report, snapshot: RoomSnapshot) -> tuple[list[ImageItem], lis
             images.append(ImageItem(name=f.name, data=None, caption=caption,
                                     problem=pgettext("report", "could not be read")))
             continue
-        images.append(ImageItem(name=f.name, data=data, caption=caption))
+        images.append(ImageItem(name=f.name, data=data, caption=caption, width_cm=width_cm))
     return images, others
+
+
+_readers_lock = threading.Lock()
+_reader_pool = None
+
+
+def _readers() -> ThreadPoolExecutor:
+    # Kept for the process's life: the S3 storage keeps a boto3 connection per thread, and
+    # making one (a session and a resource) costs more than the read it is made for.
+    global _reader_pool
+    with _readers_lock:
+        if _reader_pool is None:
+            _reader_pool = ThreadPoolExecutor(IMAGE_READERS, thread_name_prefix="report-image-read")
+        return _reader_pool
+
+
+def _forget_readers_after_fork():
+    # A forked child (Celery prefork) inherits the pool object but not its threads.
+    global _reader_pool
+    _reader_pool = None
+
+
+os.register_at_fork(after_in_child=_forget_readers_after_fork)
+
+
+def _pixel_width(data: bytes) -> int:
+    """The width of a stored report image, from its header (nothing is decoded)."""
+    with Image.open(io.BytesIO(data)) as image:
+        return image.width
 
 
 def _action_items(snapshot: RoomSnapshot, kind: SectionSet) -> list[tuple[str, str, str, str]]:

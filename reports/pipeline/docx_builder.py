@@ -3,8 +3,9 @@
 Everything written goes through :func:`xml_safe`, because XML 1.0 cannot hold
 NUL and other control characters, lone surrogates or U+FFFE/U+FFFF, and one
 such character in a message would make the whole file unreadable. Images are
-re-encoded through Pillow to PNG at most 15 cm wide; an image that is
-missing, corrupt or unsupported becomes a short note, never a failed report.
+embedded as their report-ready copy (at most 15 cm at 150 dpi, made once at upload by
+``incidents.files.report_image``), or prepared here the same way for a file that has none;
+an image that is missing, corrupt or unsupported becomes a short note, never a failed report.
 """
 
 from __future__ import annotations
@@ -16,23 +17,22 @@ import logging
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from zipfile import ZIP_DEFLATED, ZIP_STORED, ZipFile
 
 from docx import Document
 from docx.enum.table import WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml import OxmlElement
+from docx.opc.pkgwriter import PackageWriter
 from docx.oxml.ns import qn
 from docx.shared import Cm, Pt, RGBColor
-from docx.table import _Row
+from docx.table import _Cell
 from lxml import etree
-from PIL import Image, UnidentifiedImageError
-
+from incidents.files import report_image, report_image_width_cm
 from reports.prompts import LIST_SECTIONS
 
 logger = logging.getLogger(__name__)
 
-MAX_IMAGE_WIDTH_CM = 15.0
-IMAGE_DPI = 150
 MAX_IMAGE_BYTES = 30 * 1024 * 1024
 # Anything XML 1.0 cannot hold, plus C1 controls and DEL that no reader wants to see.
 _XML_UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
@@ -76,6 +76,8 @@ class ImageItem:
     data: bytes | None
     caption: str
     problem: str = ""  # why it could not be read, when data is None
+    # Set when ``data`` is already the report-ready image (made at upload): embedded as it is, this wide.
+    width_cm: float | None = None
 
 
 @dataclass
@@ -203,6 +205,20 @@ class DocxBuilder:
 
     # --- building blocks ----------------------------------------------------------
 
+    def _style_id(self, name: str) -> str:
+        # python-docx looks a style up by name through every style of the document (and its
+        # default) on each paragraph: a third of a short report's build. Once per name here.
+        cache = self.__dict__.setdefault("_style_ids", {})
+        if name not in cache:
+            cache[name] = self.doc.styles[name].style_id
+        return cache[name]
+
+    def _add_paragraph(self, style: str | None = None):
+        paragraph = self.doc.add_paragraph()
+        if style:
+            paragraph._p.style = self._style_id(style)
+        return paragraph
+
     def run(self, paragraph, text, *, bold=False, italic=False, size=None, color=None):
         run = paragraph.add_run(xml_safe(text))
         run.bold = bold or None
@@ -215,7 +231,7 @@ class DocxBuilder:
         return run
 
     def paragraph(self, text="", *, style=None, **run_options):
-        paragraph = self.doc.add_paragraph(style=style)
+        paragraph = self._add_paragraph(style)
         if text:
             for index, line in enumerate(xml_safe(text).split("\n")):
                 if index:
@@ -226,7 +242,7 @@ class DocxBuilder:
     def heading(self, text, level=1):
         if level == 0 and not self.doc.core_properties.title:
             self.properties(title=text)
-        paragraph = self.doc.add_paragraph(style="Title" if level == 0 else f"Heading {level}")
+        paragraph = self._add_paragraph("Title" if level == 0 else f"Heading {level}")
         self.run(paragraph, text)
         return paragraph
 
@@ -235,7 +251,7 @@ class DocxBuilder:
 
     def table(self, headers: list[str], rows: list[list[str]], widths_cm: list[float]):
         table = self.doc.add_table(rows=1, cols=len(headers))
-        table.style = self.doc.styles["Table Grid"]
+        table._tbl.tblStyle_val = self._style_id("Table Grid")
         table.alignment = WD_TABLE_ALIGNMENT.CENTER
         table.autofit = False
         for column, width in zip(table.columns, widths_cm):
@@ -248,22 +264,31 @@ class DocxBuilder:
             self._shade(cell, HEADER_FILL)
             self._cell_text(cell, text, bold=True)
         if rows:
-            # Copying a prepared row is far cheaper than add_row() + cell.text for long tables.
+            # Copying a prepared row is far cheaper than add_row() + cell.text for long tables; the
+            # template's cells already hold their paragraph spacing and one run with the fonts and
+            # size, so a copied row only needs its texts (no python-docx objects per cell).
             template = table.add_row()
             # Copied into every row below: a row never breaks across pages (no near-empty continuation rows).
             self._cant_split(template)
             for cell, width in zip(template.cells, widths_cm):
                 cell.width = Cm(width)
-            template_xml = copy.deepcopy(template._tr)
-            for index, values in enumerate(rows):
-                row = template if index == 0 else None
-                if row is None:
-                    tr = copy.deepcopy(template_xml)
-                    table._tbl.append(tr)
-                    # Not table.rows[-1]: that rebuilds the list of every row, quadratic in long tables.
-                    row = _Row(tr, table)
-                for cell, value in zip(row.cells, values):
-                    self._cell_text(cell, value)
+                self._cell_text(cell, "-")
+                cell._tc[-1][-1][-1].set(qn("xml:space"), "preserve")
+            template_xml = template._tr
+            tbl = table._tbl
+            tbl.remove(template_xml)
+            tc_tag = qn("w:tc")
+            for values in rows:
+                tr = copy.deepcopy(template_xml)
+                for tc, value in zip(tr.iterchildren(tc_tag), values):
+                    text = xml_safe(value)
+                    if "\n" in text:
+                        paragraph = tc[-1]
+                        paragraph.remove(paragraph[-1])
+                        self._cell_text(_Cell(tc, table), text)
+                    else:
+                        tc[-1][-1][-1].text = text  # the cell's paragraph > run > text
+                tbl.append(tr)
         self.doc.add_paragraph().paragraph_format.space_after = Pt(2)
         return table
 
@@ -303,7 +328,7 @@ class DocxBuilder:
         paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
         paragraph.paragraph_format.keep_with_next = True
         paragraph.add_run().add_picture(io.BytesIO(data), width=Cm(width_cm))
-        cap = self.doc.add_paragraph(style="Caption")
+        cap = self._add_paragraph("Caption")
         cap.alignment = WD_ALIGN_PARAGRAPH.CENTER
         self.run(cap, caption)
 
@@ -328,45 +353,53 @@ class DocxBuilder:
                 run._element.append(element)
 
     def save(self) -> bytes:
+        """The .docx bytes. Images are stored in the zip as they are: deflating PNG and JPEG data
+        again took a third of a 200-row, 10-image document's build and saves nothing."""
         buffer = io.BytesIO()
-        self.doc.save(buffer)
+        package = self.doc.part.package
+        for part in package.parts:
+            part.before_marshal()
+        # python-docx's own PackageWriter.write, with a writer that skips compressing media.
+        writer = _MediaStoredZipWriter(buffer)
+        PackageWriter._write_content_types_stream(writer, package.parts)
+        PackageWriter._write_pkg_rels(writer, package.rels)
+        PackageWriter._write_parts(writer, package.parts)
+        writer.close()
         return buffer.getvalue()
+
+
+class _MediaStoredZipWriter:
+    """What python-docx's PackageWriter needs of a zip writer, storing already-compressed media
+    (word/media/*) uncompressed and deflating the rest."""
+
+    def __init__(self, stream):
+        self._zip = ZipFile(stream, "w", compression=ZIP_DEFLATED)
+
+    def write(self, pack_uri, blob):
+        stored = pack_uri.membername.startswith("word/media/")
+        self._zip.writestr(pack_uri.membername, blob, compress_type=ZIP_STORED if stored else ZIP_DEFLATED)
+
+    def close(self):
+        self._zip.close()
 
 
 # A report's images are the same in every version of it: an edit rebuilds the document
 # without decoding, resizing and re-encoding them again (up to this many per process).
+# Images uploaded since the report-ready image exists (incidents.files.report_image) never
+# come here: this is for the rest (uploads from before it, or one the worker has not reached).
 PREPARED_IMAGES_CACHED = 64
 
 
 @functools.lru_cache(maxsize=PREPARED_IMAGES_CACHED)
 def prepare_image(data: bytes) -> tuple[bytes, float]:
-    """PNG bytes scaled to at most 15 cm at 150 dpi, and the width to show it at (cm).
+    """Image bytes scaled to at most 15 cm at 150 dpi, and the width to show it at (cm).
 
     Raises ValueError with a short reason when the image cannot be used.
     """
     if len(data) > MAX_IMAGE_BYTES:
         raise ValueError("too large")
-    try:
-        with Image.open(io.BytesIO(data)) as probe:
-            probe.verify()
-        image = Image.open(io.BytesIO(data))
-        image.load()
-    except (UnidentifiedImageError, Image.DecompressionBombError) as exc:
-        raise ValueError("unsupported or unreadable image") from exc
-    except (OSError, SyntaxError, ValueError) as exc:
-        raise ValueError("corrupt image") from exc
-    if getattr(image, "n_frames", 1) > 1:
-        image.seek(0)
-    if image.mode not in ("RGB", "RGBA", "L", "LA"):
-        image = image.convert("RGBA" if "A" in image.getbands() or "transparency" in image.info else "RGB")
-    max_px = int(MAX_IMAGE_WIDTH_CM / 2.54 * IMAGE_DPI)
-    if image.width > max_px:
-        image = image.resize((max_px, max(1, round(image.height * max_px / image.width))), Image.LANCZOS)
-    out = io.BytesIO()
-    image.save(out, format="PNG", compress_level=1)
-    # Shown at its on-screen size (96 dpi), never wider than the limit.
-    width_cm = min(MAX_IMAGE_WIDTH_CM, image.width / 96 * 2.54)
-    return out.getvalue(), max(width_cm, 2.0)
+    prepared = report_image(data)
+    return prepared.data, report_image_width_cm(prepared.width)
 
 
 def build_docx(model: DocumentModel, *, font_east_asia: str, font_windows: str) -> bytes:
@@ -409,7 +442,7 @@ def build_docx(model: DocumentModel, *, font_east_asia: str, font_windows: str) 
             builder.note(labels["image_problem"].format(name=item.name, problem=item.problem))
             continue
         try:
-            png, width = prepare_image(item.data)
+            png, width = (item.data, item.width_cm) if item.width_cm else prepare_image(item.data)
             figure += 1
             builder.picture(png, width, labels["figure_caption"].format(number=figure, caption=item.caption))
         except ValueError as exc:

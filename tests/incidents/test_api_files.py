@@ -49,6 +49,20 @@ def test_image_upload_stores_size_thumbnail_and_a_generated_path(as_user, room, 
     assert room.messages.last().body == "螢幕截圖 screenshot.PNG uploaded by 王小明 Member Wang"
 
 
+def test_an_image_upload_gets_its_report_ready_copy_from_the_worker(
+    as_user, room, member, django_capture_on_commit_callbacks
+):
+    # Eager Celery in tests: the task sent after the upload's commit runs at once.
+    with django_capture_on_commit_callbacks(execute=True):
+        response = upload(as_user(member), room, "wide.png", png_bytes(1600, 900), "image/png")
+    assert response.status_code == 201, response.json()
+    room_file = RoomFile.objects.get()
+    assert room_file.report_image.name == f"rooms/{room.id}/files/{room_file.id}.report.png"
+    with room_file.report_image.open("rb") as handle:
+        image = Image.open(io.BytesIO(handle.read()))
+    assert (image.format, image.size) == ("PNG", (885, 498))  # 15 cm at 150 dpi
+
+
 def test_download_returns_the_bytes_with_the_original_name(as_user, room, member):
     client = as_user(member)
     data = "第一行 line one\n".encode()

@@ -95,6 +95,20 @@ def test_resolve_reopen_archive_cycle(as_user, room, commander):
     assert client.post(f"/api/rooms/{room.id}/reopen/").json()["status"] == "active"
 
 
+def test_room_detail_and_resolve_query_counts(as_user, room, commander, member, django_assert_num_queries,
+                                              django_capture_on_commit_callbacks):
+    client = as_user(commander)
+    client.get(f"/api/rooms/{room.id}/")  # the session and user are loaded once per request either way
+    with django_assert_num_queries(5):  # session, user, the room, the room again with its members (2)
+        detail = client.get(f"/api/rooms/{room.id}/")
+    assert detail.json()["can_manage"] is True and detail.json()["my_role"] == "commander"
+    # + the commander check, the locked row, its update, the timeline line, and the transaction's two.
+    with django_capture_on_commit_callbacks(execute=False), django_assert_num_queries(11):
+        resolved = client.post(f"/api/rooms/{room.id}/resolve/", {"summary": "Fixed"}, format="json")
+    assert resolved.status_code == 200 and resolved.json()["can_manage"] is True
+    assert as_user(member).get(f"/api/rooms/{room.id}/").json()["can_manage"] is False
+
+
 def test_resolve_requires_a_summary(as_user, room, commander):
     response = as_user(commander).post(f"/api/rooms/{room.id}/resolve/", {}, format="json")
     assert response.status_code == 400 and "summary" in response.json()["error"]["details"]

@@ -83,12 +83,26 @@ def test_a_bad_image_becomes_a_short_note(data, problem):
     assert "圖 1：good.png" in text
 
 
-def test_images_are_reencoded_to_png_and_scaled():
-    buffer = io.BytesIO()
-    Image.new("CMYK", (3000, 1000)).save(buffer, format="JPEG")
-    png, width_cm = prepare_image(buffer.getvalue())
+def test_images_are_scaled_to_15_cm_at_150_dpi_screenshots_as_png_photos_as_jpeg():
+    photo, screenshot = io.BytesIO(), io.BytesIO()
+    Image.new("CMYK", (3000, 1000)).save(photo, format="JPEG")
+    Image.new("RGBA", (1600, 900), (10, 20, 30, 255)).save(screenshot, format="PNG")
+    jpeg, width_cm = prepare_image(photo.getvalue())
+    image = Image.open(io.BytesIO(jpeg))
+    assert (image.format, image.mode, image.size, width_cm) == ("JPEG", "RGB", (885, 295), 15.0)
+    png, width_cm = prepare_image(screenshot.getvalue())
     image = Image.open(io.BytesIO(png))
-    assert image.format == "PNG" and image.width == 885 and width_cm == 15.0
+    assert (image.format, image.size, width_cm) == ("PNG", (885, 498), 15.0)
+
+
+def test_a_report_ready_image_is_embedded_as_it_is():
+    data = io.BytesIO()
+    Image.new("RGB", (400, 200), (200, 10, 10)).save(data, format="PNG", compress_level=1)
+    document = build(images=[ImageItem(name="ready.png", data=data.getvalue(), caption="ready", width_cm=7.5)])
+    (shape,) = document.inline_shapes
+    assert round(shape.width.cm, 2) == 7.5
+    (part,) = [r.target_part for r in document.part.rels.values() if r.reltype.endswith("/image")]
+    assert part.blob == data.getvalue()
 
 
 def test_section_notes_are_shown_in_their_section():

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.core.files.base import ContentFile
 from django.utils import timezone
 
 from incidents.models import Message, MessageKind, RoomFile
@@ -156,6 +157,22 @@ def test_a_corrupt_image_becomes_a_note_not_a_failed_report(incident, member, dj
     assert "broken.png" in text and "gone.png" in text
     assert len(document.inline_shapes) == 1  # the good screenshot is still there
     assert ReportStep.objects.get(report=report, key="assemble_document").detail["image_problems"] == ["gone.png"]
+
+
+def test_the_report_embeds_the_stored_report_image_and_makes_a_missing_one_once(
+    incident, member, django_capture_on_commit_callbacks
+):
+    (old,) = RoomFile.objects.filter(room=incident)  # uploaded before report images existed: none yet
+    ready = factories.png_bytes(300, 100)
+    new = factories.add_image(incident, member, name="ready.png", data=factories.png_bytes(1600, 900))
+    new.report_image.save("ready.report.png", ContentFile(ready))
+    report = generate(incident, member, django_capture_on_commit_callbacks)
+    assert report.status == ReportStatus.COMPLETED, report.error_detail
+    blobs = [r.target_part.blob for r in read_docx(report).part.rels.values() if r.reltype.endswith("/image")]
+    assert ready in blobs and len(blobs) == 2  # embedded as it was stored, not decoded again
+    old.refresh_from_db()
+    with old.report_image.open("rb") as handle:
+        assert handle.read() in blobs  # made by the assemble stage, kept for the next report
 
 
 def test_a_long_timeline_is_condensed_and_the_recent_part_kept_verbatim(settings, room, commander, member):

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class BareDrfConfig(AppConfig):
+    name = "bench.bare_drf"
+    label = "bare_drf"
