@@ -124,18 +124,16 @@ else:
         # request's server time. Persistent connections do not suit ASGI (each request may run
         # on a new thread, each keeping its own), so each process keeps a psycopg pool that every
         # thread borrows from (Django 5.2). Turn it off behind a pooler such as PgBouncer.
-        from psycopg_pool import ConnectionPool
-
         DATABASES["default"]["OPTIONS"]["pool"] = {
             "min_size": env.int("DATABASE_POOL_MIN_SIZE", default=2),
             "max_size": env.int("DATABASE_POOL_MAX_SIZE", default=20),
             # Seconds a request or task waits for a connection before it fails: while PostgreSQL
             # is down the request then gets its JSON 503 within 5 s (docs/deployment.md).
             "timeout": env.float("DATABASE_POOL_TIMEOUT", default=4),
-            # A connection is checked before it is lent: after a PostgreSQL restart the pool's
-            # old connections are dead, and none may reach a request.
-            "check": ConnectionPool.check_connection,
         }
+        # Django then has the pool check a connection before it lends it (ConnectionPool.check_connection):
+        # after a PostgreSQL restart the pool's old connections are dead, and none may reach a request.
+        DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     else:
         DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=0)
         DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
