@@ -8,7 +8,6 @@ import weakref
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 from django.utils.translation import gettext as _
-from redis.exceptions import RedisError
 
 from config import metrics
 from realtime import access, groups

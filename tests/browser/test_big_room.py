@@ -9,21 +9,13 @@ from django.utils import timezone
 
 from incidents import services, views
 from incidents.models import Message
+from tests.browser.test_alerts_panel import page  # noqa: F401 - a page on the plain ASGI server
 from tests.browser.test_room_page import browser, log_in, open_room, shot  # noqa: F401 - the shared Chromium
 from tests.factories import add_messages, make_room, make_user
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 MESSAGES = 1200
-
-
-@pytest.fixture
-def page(browser, asgi_server):  # noqa: F811 - the browser fixture imported above
-    context = browser.new_context(viewport={"width": 1300, "height": 1000}, locale="zh-TW")
-    page = context.new_page()
-    page.set_default_timeout(30_000)
-    yield page
-    context.close()
 
 
 @pytest.fixture

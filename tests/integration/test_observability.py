@@ -8,7 +8,6 @@ deployment's tasks away from the session's other worker.
 
 import asyncio
 import json
-import time
 import uuid
 from datetime import timedelta
 from pathlib import Path
@@ -19,9 +18,10 @@ import websockets
 from prometheus_client.parser import text_string_to_metric_families
 
 from incidents.models import MemberRole
-from reports.models import Report, ReportStatus
+from reports.models import ReportStatus
 from tests import factories
 from tests.fakes.ai_server import FakeAIServer, Reply
+from tests.reports.test_integration import wait_for_report
 from tests.services import BIN, Process, cookie_header, free_port, have, login_client, require, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -90,16 +90,6 @@ def scrape(base) -> dict:
 
 def sample(samples, name, **labels) -> float:
     return samples.get((name, tuple(sorted(labels.items()))), 0.0)
-
-
-def wait_for_report(report_id, timeout=90) -> Report:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        report = Report.objects.get(id=report_id)
-        if not report.is_in_flight:
-            return report
-        time.sleep(0.2)
-    raise AssertionError(f"report {report_id} still {Report.objects.get(id=report_id).status}")
 
 
 def json_lines(text) -> list[dict]:
