@@ -14,6 +14,7 @@ import time
 
 from django.conf import settings
 from django.utils import timezone, translation
+from django.utils.functional import cached_property
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
@@ -60,20 +61,28 @@ class AskerStream:
             self.sent_at = time.monotonic()
 
 
-def history(question) -> list[tuple[str, str]]:
-    """The asker's earlier answered questions in this room, oldest first: the conversation so far."""
-    earlier = (
-        AssistantQuestion.objects.filter(room_id=question.room_id, asked_by_id=question.asked_by_id,
-                                         status=QuestionStatus.ANSWERED, created_at__lt=question.created_at)
-        .order_by("-created_at").values_list("question", "answer")[: settings.ASSISTANT_HISTORY_TURNS]
-    )
-    return list(reversed(earlier))
+class QuestionContext:
+    """What the AI writer is given besides the question, read only if it asks (no AI, no search)."""
 
+    def __init__(self, question):
+        self.question = question
 
-def passages_for(question) -> list:
-    """The passages that best match the question (and the room's title), for the AI to cite as ``[kb:ID]``."""
-    query = f"{question.question}\n{question.room.title}"
-    return search.search(query, k=settings.ASSISTANT_PASSAGES).hits
+    @cached_property
+    def history(self) -> list[tuple[str, str]]:
+        """The asker's earlier answered questions in this room, oldest first: the conversation so far."""
+        question = self.question
+        earlier = (
+            AssistantQuestion.objects.filter(room_id=question.room_id, asked_by_id=question.asked_by_id,
+                                             status=QuestionStatus.ANSWERED, created_at__lt=question.created_at)
+            .order_by("-created_at").values_list("question", "answer")[: settings.ASSISTANT_HISTORY_TURNS]
+        )
+        return list(reversed(earlier))
+
+    @cached_property
+    def passages(self) -> list:
+        """The passages that best match the question (and the room's title), for the AI to cite as ``[kb:ID]``."""
+        query = f"{self.question.question}\n{self.question.room.title}"
+        return search.search(query, k=settings.ASSISTANT_PASSAGES).hits
 
 
 def _writer():
@@ -87,7 +96,7 @@ def _ai_answer(question) -> assistant.Answer | None:
     if writer is None:
         return None
     stream = AskerStream(question)
-    written = writer(question=question, passages=passages_for(question), history=history(question), on_delta=stream)
+    written = writer(question=question, context=QuestionContext(question), on_delta=stream)
     stream.flush()
     if written is None:
         return None

@@ -1,8 +1,9 @@
 """The room assistant's AI writer: the knowledge app's questions answered by DIFY or an OpenAI-compatible server.
 
 ``settings.KNOWLEDGE_ASSISTANT_WRITER`` names :func:`write_answer` (knowledge never imports
-reports). It is given the question, the passages that match it and the asker's conversation so
-far, reads the room (condensed as for a report), and streams the answer through ``on_delta``.
+reports). It is given the question and its context (``context.passages`` that match it and
+``context.history``, the asker's conversation so far, read only when an AI is configured),
+reads the room (condensed as for a report), and streams the answer through ``on_delta``.
 With no AI configured it returns None and the offline assistant answers; an AI failure raises,
 and the knowledge app falls back to the offline answer.
 """
@@ -69,13 +70,14 @@ def question_prompt(*, question, passages, history) -> str:
     return "\n".join(parts)
 
 
-def write_answer(*, question, passages, history, on_delta) -> Answer | None:
+def write_answer(*, question, context, on_delta) -> Answer | None:
     provider = configured_provider()
     if provider == "offline":
         return None
     language = normalize_language(question.language)
+    prompt = question_prompt(question=question, passages=context.passages, history=context.history)
     request = LLMRequest(
-        system=text_in(language, SYSTEM_PROMPT), prompt=question_prompt(question=question, passages=passages, history=history),
+        system=text_in(language, SYSTEM_PROMPT), prompt=prompt,
         language=language, user=f"warroom-{question.asked_by_id or 'system'}", on_delta=on_delta,
     )
     started = time.monotonic()
