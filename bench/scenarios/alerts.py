@@ -10,9 +10,12 @@ Storm: 10,000 deliveries of 200 distinct fingerprints in 3 groups, offered evenl
 """
 
 import asyncio
+import statistics
 import time
 
 CONCURRENCY = 8
+# Throughput rounds, each beside its baseline (the storm runs once: it takes a minute).
+ROUNDS = 3
 BARE_REQUESTS = 400
 SINGLE_DELIVERIES = 400
 BATCH_DELIVERIES = 40
@@ -106,36 +109,49 @@ def run(stack):
     commander = seed.user("bench-alerts", "告警 Bench")
     room = seed.room(stack, commander=commander, title="Bare insert room", messages=1, resolved=False)
     _, key = api_token_create(user=commander, name="bench-alerts")
-    bare_seconds, bare_latencies, bare_failures = asyncio.run(_blast(
-        f"{stack.url}/api/rooms/{room.id}/messages/", [{"body": f"bench {i}"} for i in range(BARE_REQUESTS)],
-        {"Authorization": f"Token {key}"}, CONCURRENCY))
-
     source, token = alert_source_create(name="bench-throughput", kind=SourceKind.ALERTMANAGER)
     url, auth = f"{stack.url}/api/alerts/alertmanager", {"Authorization": f"Bearer {token}"}
-    single_seconds, single_latencies, single_failures = asyncio.run(_blast(
-        url, [_payload([_alert(f"single{i:05d}", "svc-single")]) for i in range(SINGLE_DELIVERIES)], auth, CONCURRENCY))
-    batch_seconds, batch_latencies, batch_failures = asyncio.run(_blast(
-        url, [_payload([_alert(f"batch{d:03d}-{i:02d}", f"svc-batch-{d % 5}") for i in range(BATCH_SIZE)])
-              for d in range(BATCH_DELIVERIES)], auth, CONCURRENCY))
+    # Three rounds, each with the baseline beside it (new fingerprints every round): min/median/max.
+    rounds = []
+    for r in range(ROUNDS):
+        bare_seconds, bare_latencies, bare_failures = asyncio.run(_blast(
+            f"{stack.url}/api/rooms/{room.id}/messages/", [{"body": f"bench {r}-{i}"} for i in range(BARE_REQUESTS)],
+            {"Authorization": f"Token {key}"}, CONCURRENCY))
+        single_seconds, single_latencies, single_failures = asyncio.run(_blast(
+            url, [_payload([_alert(f"r{r}single{i:05d}", "svc-single")]) for i in range(SINGLE_DELIVERIES)], auth,
+            CONCURRENCY))
+        batch_seconds, batch_latencies, batch_failures = asyncio.run(_blast(
+            url, [_payload([_alert(f"r{r}batch{d:03d}-{i:02d}", f"svc-batch-{d % 5}") for i in range(BATCH_SIZE)])
+                  for d in range(BATCH_DELIVERIES)], auth, CONCURRENCY))
+        bare_rate = BARE_REQUESTS / bare_seconds
+        rounds.append({
+            "bare_insert_per_s": round(bare_rate, 1),
+            "batch1_alerts_per_s": round(SINGLE_DELIVERIES / single_seconds, 1),
+            "batch50_alerts_per_s": round(BATCH_DELIVERIES * BATCH_SIZE / batch_seconds, 1),
+            "batch1_ratio": round(SINGLE_DELIVERIES / single_seconds / bare_rate, 2),
+            "batch50_ratio": round(BATCH_DELIVERIES * BATCH_SIZE / batch_seconds / bare_rate, 2),
+            "bare_latency": summary_ms(bare_latencies), "batch1_latency": summary_ms(single_latencies),
+            "batch50_latency": summary_ms(batch_latencies),
+            "errors": len(bare_failures) + len(single_failures) + len(batch_failures),
+        })
 
     storm_source, storm_token = alert_source_create(name="bench-storm", kind=SourceKind.ALERTMANAGER)
     storm_seconds, storm_latencies, storm_failures = asyncio.run(_storm(url, {"Authorization": f"Bearer {storm_token}"}))
 
-    bare_rate = BARE_REQUESTS / bare_seconds
-    single_rate = SINGLE_DELIVERIES / single_seconds
-    batch_rate = BATCH_DELIVERIES * BATCH_SIZE / batch_seconds
+    def spread(key):
+        values = [r[key] for r in rounds]
+        return {"min": min(values), "median": statistics.median(values), "max": max(values)}
+
     return {
         "scenario": "alerts",
         "concurrency": CONCURRENCY,
-        "bare_insert_per_s": round(bare_rate, 1),
-        "batch1_alerts_per_s": round(single_rate, 1),
-        "batch50_alerts_per_s": round(batch_rate, 1),
-        "batch1_ratio": round(single_rate / bare_rate, 2),
-        "batch50_ratio": round(batch_rate / bare_rate, 2),
-        "bare_latency": summary_ms(bare_latencies),
-        "batch1_latency": summary_ms(single_latencies),
-        "batch50_latency": summary_ms(batch_latencies),
-        "throughput_errors": len(bare_failures) + len(single_failures) + len(batch_failures),
+        "rounds": rounds,
+        "bare_insert_per_s": spread("bare_insert_per_s"),
+        "batch1_alerts_per_s": spread("batch1_alerts_per_s"),
+        "batch50_alerts_per_s": spread("batch50_alerts_per_s"),
+        "batch1_ratio": spread("batch1_ratio"),
+        "batch50_ratio": spread("batch50_ratio"),
+        "throughput_errors": sum(r["errors"] for r in rounds),
         "storm": {
             "deliveries": STORM_DELIVERIES,
             "offered_over_s": STORM_SECONDS,
@@ -153,9 +169,11 @@ def run(stack):
 def table(result):
     storm = result["storm"]
     return [
-        ("alerts: bare DRF insert / AM batch 1 / batch 50 (per s)",
-         f"{result['bare_insert_per_s']} / {result['batch1_alerts_per_s']} ({result['batch1_ratio']}×) / "
-         f"{result['batch50_alerts_per_s']} ({result['batch50_ratio']}×)"),
+        ("alerts: bare DRF insert / AM batch 1 / batch 50 (per s, median of 3; ratio min–max)",
+         f"{result['bare_insert_per_s']['median']} / {result['batch1_alerts_per_s']['median']} "
+         f"({result['batch1_ratio']['median']}×, {result['batch1_ratio']['min']}–{result['batch1_ratio']['max']}) / "
+         f"{result['batch50_alerts_per_s']['median']} ({result['batch50_ratio']['median']}×, "
+         f"{result['batch50_ratio']['min']}–{result['batch50_ratio']['max']})"),
         ("alerts: storm 10,000 deliveries, rooms / alerts / errors",
          f"{storm['rooms']} / {storm['alerts']} / {storm['errors']} in {storm['took_s']} s"),
         ("alerts: storm latency p50 / p99 (ms)", f"{storm['latency']['p50_ms']} / {storm['latency'].get('p99_ms')}"),

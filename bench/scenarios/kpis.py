@@ -32,10 +32,10 @@ REPORTS_SQL = """
 INSERT INTO reports_report
     (id, room_id, kind, status, language, step, percent, error_message, error_detail, provider, fallback_reason,
      llm_message_id, llm_conversation_id, prompt_tokens, completion_tokens, title, content, document, created_at,
-     completed_at, attempts, delivery)
+     completed_at, attempts, delivery, ledger, state, version)
 SELECT gen_random_uuid(), r.id, 'incident', CASE WHEN random() < 0.05 THEN 'failed' ELSE 'completed' END, 'zh-hant',
        '', 100, '', '', 'dify', '', '', '', 1200, 800, '', '{}', '', r.resolved_at, r.resolved_at + interval '40 seconds',
-       0, '{}'
+       0, '{}', '{}', 'draft', 1
 FROM incidents_incidentroom r WHERE r.resolved_at IS NOT NULL AND r.title LIKE 'generated %%'
      AND ('x' || substr(md5(r.id::text), 1, 4))::bit(16)::int %% 20 = 0 AND r.created_at >= %(since)s
 """
