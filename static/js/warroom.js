@@ -144,12 +144,19 @@
     const comment = el("input", { type: "text", maxLength: 2000, placeholder: t.feedbackComment, hidden: true });
     const send = el("button", { type: "button", text: t.feedbackSend, hidden: true });
     const said = el("small", { class: "muted", role: "status" });
-    async function rate(rating, text) {
+    // One rating at a time, in the order given: 👎 is sent at once and again with its comment,
+    // and the second must not be overtaken by the first (the server keeps the last one it got).
+    let queue = Promise.resolve();
+    function rate(rating, text) {
+      queue = queue.then(() => sendRating(rating, text));
+      return queue;
+    }
+    async function sendRating(rating, text) {
       try {
         await api("/api/feedback/", { method: "POST", json: { target, id: String(id), rating, comment: text || "" } });
         up.classList.toggle("on", rating === "up");
         down.classList.toggle("on", rating === "down");
-        comment.hidden = send.hidden = true;
+        comment.hidden = send.hidden = rating === "up" || Boolean(text);
         said.textContent = t.feedbackThanks || "";
       } catch (e) {
         said.textContent = e.message;

@@ -238,6 +238,22 @@ def stored_keys(s3_server, room_id) -> list[str]:
     return sorted(item["Key"] for item in listing.get("Contents", []))
 
 
+def assert_one_stored_document(s3_server, room_id, report_id, *, timeout=10):
+    """The report's .docx at its fixed key and nothing else under the room's folder.
+
+    The publish stage deletes the staging copy after the completion commits (a leftover is
+    harmless), so a test that saw ``completed`` may list the staging key for a moment: wait
+    for it to go, then compare the whole listing.
+    """
+    final = f"reports/{room_id}/{report_id}.docx"
+    deadline = time.monotonic() + timeout
+    keys = stored_keys(s3_server, room_id)
+    while keys != [final] and time.monotonic() < deadline:
+        time.sleep(0.1)
+        keys = stored_keys(s3_server, room_id)
+    assert keys == [final]
+
+
 @pytest.fixture
 def resolved_room(s3_server):
     """A resolved room with a few messages and one screenshot in S3; the member is 'resp-rel'."""

@@ -23,10 +23,10 @@ from reports.models import ReportStatus, ReportStep
 from tests import factories
 from tests.reliability.conftest import (
     api_client,
+    assert_one_stored_document,
     generate,
     report_of,
     step_blocked,
-    stored_keys,
     wait_for,
     wait_until_ended,
     waiting_on_lock,
@@ -176,4 +176,4 @@ def test_a_worker_given_sigterm_inside_a_stage_finishes_it_and_the_next_worker_g
     workers.start(AI_PROVIDER="offline")
     report = wait_until_ended(report_id, timeout=60)
     assert report.status == ReportStatus.COMPLETED, (report.error_message, report.error_detail)
-    assert stored_keys(s3_server, room.id) == [f"reports/{room.id}/{report_id}.docx"]
+    assert_one_stored_document(s3_server, room.id, report_id)

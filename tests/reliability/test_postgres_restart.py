@@ -18,7 +18,7 @@ from django.db import connections
 
 from reports.models import ReportStatus
 from tests import factories
-from tests.reliability.conftest import stored_keys, wait_for
+from tests.reliability.conftest import assert_one_stored_document, wait_for
 from tests.reliability.postgres import PrivatePostgres
 from tests.services import BIN, Process, free_port, login_client, wait_until
 
@@ -154,4 +154,4 @@ def test_postgres_restarted_mid_report_and_mid_posting(rel_env, workers, service
     assert stored == accepted
     assert pg.query("SELECT count(*) FROM reports_reportstep WHERE report_id = %s AND key = 'assemble_document'",
                     (report_id,))[0][0] == 1
-    assert stored_keys(s3_server, resolved.id) == [f"reports/{resolved.id}/{report_id}.docx"]
+    assert_one_stored_document(s3_server, resolved.id, report_id)

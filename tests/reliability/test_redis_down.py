@@ -7,10 +7,10 @@ import pytest
 from reports.models import IN_FLIGHT_STATUSES, Report, ReportStatus
 from tests.reliability.conftest import (
     api_client,
+    assert_one_stored_document,
     generate,
     report_of,
     step_blocked,
-    stored_keys,
     wait_for,
     wait_until_ended,
     waiting_on_lock,
@@ -60,7 +60,7 @@ def test_redis_stopped_during_publish_the_report_completes_and_the_api_shows_it(
     # Publishing needs PostgreSQL and S3, not Redis: only the live event is lost.
     report = wait_until_ended(report_id, timeout=30)
     assert report.status == ReportStatus.COMPLETED, (report.error_message, report.error_detail, worker.output()[-2000:])
-    assert stored_keys(s3_server, room.id) == [f"reports/{room.id}/{report_id}.docx"]
+    assert_one_stored_document(s3_server, room.id, report_id)
 
     # The page reconciles from REST once it reconnects: the report reads as completed with its download.
     own_redis.start()

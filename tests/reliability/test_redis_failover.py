@@ -23,7 +23,7 @@ import websockets
 from incidents.models import MemberRole, Message
 from reports.models import IN_FLIGHT_STATUSES, Report, ReportStatus, ReportStep, StepStatus
 from tests import factories
-from tests.reliability.conftest import STUCK_AFTER_SECONDS, api_client, step_blocked, stored_keys, wait_for, waiting_on_lock
+from tests.reliability.conftest import STUCK_AFTER_SECONDS, api_client, assert_one_stored_document, step_blocked, wait_for, waiting_on_lock
 from tests.reliability.sentinel_cluster import SentinelCluster
 from tests.services import BIN, Process, cookie_header, free_port, start_celery_worker, wait_until
 
@@ -269,7 +269,7 @@ def test_redis_primary_killed_under_sentinel_loses_no_report_and_no_message(clus
         report = Report.objects.get(id=report_id)
         assert report.status == ReportStatus.COMPLETED, (report.error_message, report.error_detail)
         # Once: one stored document at its fixed key, one finished publish step.
-        assert stored_keys(s3_server, room.id) == [f"reports/{room.id}/{report_id}.docx"]
+        assert_one_stored_document(s3_server, room.id, report_id)
         assert ReportStep.objects.filter(report_id=report_id, key="publish", status=StepStatus.COMPLETED).count() == 1
 
     # Every client lost its socket, came back, and has every message: live or read back after reconnecting.

@@ -10,6 +10,7 @@ from tests.reliability.conftest import (
     FAST,
     Workers,
     api_client,
+    assert_one_stored_document,
     generate,
     report_of,
     step_blocked,
@@ -63,7 +64,7 @@ def test_s3_back_after_a_retry_the_report_completes_with_one_stored_file(
     s3_proxy.restore()
     report = wait_until_ended(report_id, timeout=45)
     assert report.status == ReportStatus.COMPLETED, (report.error_message, report.error_detail)
-    assert stored_keys(s3_server, room.id) == [f"reports/{room.id}/{report_id}.docx"]
+    assert_one_stored_document(s3_server, room.id, report_id)
 
 
 # --- the AI -----------------------------------------------------------------------

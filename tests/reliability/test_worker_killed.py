@@ -17,10 +17,10 @@ from tests.reliability.conftest import (
     STUCK_AFTER_SECONDS,
     RoomListener,
     api_client,
+    assert_one_stored_document,
     generate,
     report_of,
     step_blocked,
-    stored_keys,
     wait_for,
     wait_until_ended,
     waiting_on_lock,
@@ -73,7 +73,7 @@ def test_a_worker_killed_during_a_stage_leaves_a_report_that_a_new_worker_comple
             assert report.provider == "dify"
 
             # One stored file, at its fixed key; the staging copy is gone.
-            assert stored_keys(s3_server, room.id) == [f"reports/{room.id}/{report_id}.docx"]
+            assert_one_stored_document(s3_server, room.id, report_id)
             assert client.get(f"/api/rooms/{room.id}/reports/{report_id}/download").status_code == 200
 
             # A message posted after the report ended arrives after any event the worker sent before it.
