@@ -1,7 +1,7 @@
 """The room assistant's answers, offline: written from the room and the knowledge base alone.
 
 "Catch me up" is answered from the room: what happened in the last minutes, who is on it,
-the open tasks. Any other question gets the passages that match it, with a plain note that
+the open tasks and the alerts still firing. Any other question gets the passages that match it, with a plain note that
 no AI is configured. Citations are ``[m<message id>]`` and ``[kb:<chunk id>]``.
 """
 
@@ -12,6 +12,8 @@ from datetime import timedelta
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from alerts.models import AlertStatus
+from alerts.selectors import room_alerts
 from incidents.models import ActionItemStatus
 from incidents.selectors import room_action_items, room_members, room_timeline
 from knowledge import search
@@ -24,6 +26,7 @@ KB_CITE = re.compile(r"\[kb:(\d{1,18})\]")
 LABEL_CHARS = 80
 CATCH_UP_MINUTES = 60
 CATCH_UP_MESSAGES = 8
+CATCH_UP_ALERTS = 10
 PASSAGES = 3
 
 _CATCH_UP = re.compile(
@@ -47,6 +50,32 @@ def _message_line(message) -> str:
     who = str(message.sender) if message.sender_id else _("Warroom")
     body = " ".join(message.body.split())
     return f"- {timezone.localtime(message.created_at):%H:%M} {who}: {body[:200]} [m{message.id}]"
+
+
+def _when(moment) -> str:
+    local = timezone.localtime(moment)
+    # An alert firing since yesterday must not read as if it started this morning.
+    return f"{local:%H:%M}" if local.date() == timezone.localdate() else f"{local:%m-%d %H:%M}"
+
+
+def _alert_lines(room) -> list[str]:
+    """The room's alerts still firing, most recently seen first, at most CATCH_UP_ALERTS of them."""
+    firing = room_alerts(room=room).filter(status=AlertStatus.FIRING).order_by("-last_seen", "-id")
+    shown = list(firing[:CATCH_UP_ALERTS + 1])
+    if not shown:
+        return []
+    lines = [_("Alerts still firing:")]
+    for alert in shown[:CATCH_UP_ALERTS]:
+        line = _("%(title)s (%(severity)s), firing since %(since)s") % {
+            "title": alert.title, "severity": alert.get_severity_display(),
+            "since": _when(alert.starts_at or alert.first_seen),
+        }
+        if alert.occurrences > 1:
+            line += _(", seen %(count)d times") % {"count": alert.occurrences}
+        lines.append(f"- {line}")
+    if len(shown) > CATCH_UP_ALERTS:
+        lines.append("- " + _("and %(count)d more") % {"count": firing.count() - CATCH_UP_ALERTS})
+    return lines
 
 
 def catch_up(room) -> Answer:
@@ -74,6 +103,7 @@ def catch_up(room) -> Answer:
     if tasks:
         lines.append(_("Open tasks:"))
         lines.extend(f"- {t.title}" + (f" ({t.assignee})" if t.assignee_id else "") for t in tasks)
+    lines.extend(_alert_lines(room))
     return Answer(text="\n".join(lines), citations=[_message_citation(m) for m in recent])
 
 

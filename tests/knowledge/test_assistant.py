@@ -1,11 +1,17 @@
 """The room assistant (offline) and feedback on its answers."""
 
+from datetime import timedelta
+
 import pytest
 from django.test import AsyncClient
+from django.utils import timezone
 
+from alerts.models import Alert, AlertStatus, SourceKind
+from alerts.services import alert_source_create
 from incidents.models import ActionItem, MemberRole
+from knowledge import assistant
 from knowledge.models import AssistantQuestion, Feedback
-from tests.factories import add_member, add_messages, make_user
+from tests.factories import add_member, add_messages, make_room, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -32,6 +38,40 @@ def test_catch_me_up_answers_from_the_room_and_cites_its_messages(api, room, mem
     mine = [(t, p) for r, t, p in published_events if t.startswith("assistant.")]
     assert mine[-1][0] == "assistant.done" and len(mine) > 2
     assert "".join(p["delta"] for t, p in mine if t == "assistant.delta") == answer["answer"]
+
+
+def test_catch_me_up_lists_the_alerts_still_firing_and_not_the_cleared_ones(room, english):
+    source, _token = alert_source_create(name="prometheus", kind=SourceKind.ALERTMANAGER)
+    now = timezone.now()
+    # Firing since yesterday: the line says the day too.
+    Alert.objects.create(source=source, fingerprint="a1", title="DiskFull db-01", severity="sev2", room=room,
+                         starts_at=now - timedelta(days=1), last_seen=now - timedelta(minutes=1), occurrences=4)
+    Alert.objects.create(source=source, fingerprint="a2", title="HighLatency api-gw", room=room, last_seen=now)
+    Alert.objects.create(source=source, fingerprint="a3", title="PodCrashLooping worker-7", room=room,
+                         status=AlertStatus.RESOLVED, resolved_at=now)
+    Alert.objects.create(source=source, fingerprint="a4", title="CertExpiring other-room",
+                         room=make_room(title="another"))
+
+    text = assistant.answer(room=room, question="catch me up").text
+    firing = text.split("Alerts still firing:\n", 1)[1].splitlines()
+    assert len(firing) == 2
+    assert firing[0].startswith("- HighLatency api-gw (SEV3), firing since ")  # the most recently seen first
+    yesterday = timezone.localtime(now - timedelta(days=1))
+    assert firing[1] == f"- DiskFull db-01 (SEV2), firing since {yesterday:%m-%d %H:%M}, seen 4 times"
+    assert "PodCrashLooping" not in text and "CertExpiring" not in text
+
+
+def test_catch_me_up_bounds_the_firing_alerts_it_lists(room, english):
+    source, _token = alert_source_create(name="prometheus", kind=SourceKind.ALERTMANAGER)
+    for number in range(assistant.CATCH_UP_ALERTS + 3):
+        Alert.objects.create(source=source, fingerprint=f"f{number}", title=f"Alert {number}", room=room)
+    text = assistant.answer(room=room, question="進度？").text
+    assert text.count("firing since") == assistant.CATCH_UP_ALERTS
+    assert text.endswith("- and 3 more")
+
+
+def test_a_room_without_alerts_says_nothing_of_them(room, english):
+    assert "Alerts" not in assistant.answer(room=room, question="catch me up").text
 
 
 def test_events_of_an_answer_are_addressed_to_the_asker(monkeypatch, api, room, member, django_capture_on_commit_callbacks):
