@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 
 from django.db.models import Q
 
+from alerts.selectors import room_alerts
 from incidents.models import IncidentRoom, MessageKind, RoomStatus
 from incidents.selectors import room_timeline, rooms_visible_to
 from knowledge import search
@@ -14,6 +15,12 @@ logger = logging.getLogger(__name__)
 
 RECENT_MESSAGES = 20
 QUERY_CHARS = 2000
+# A room opened by a storm of alerts must still leave the query room for its messages.
+QUERY_ALERTS = 5
+QUERY_ALERT_CHARS = 400
+# Label values that grade or route an alert ("critical", "team-db") say nothing of what broke,
+# and would match every passage that mentions a severity.
+IGNORED_LABELS = frozenset({"severity", "priority", "receiver", "team", "prometheus", "monitor", "env", "environment"})
 
 
 @dataclass
@@ -34,13 +41,26 @@ class Related:
     passages: list[search.Hit] = field(default_factory=list)
 
 
+def alert_words(room: IncidentRoom) -> list[str]:
+    """The titles and label values of the room's alerts (firing first), distinct, within QUERY_ALERT_CHARS."""
+    words, size = [], 0
+    for title, labels in room_alerts(room=room).values_list("title", "labels")[:QUERY_ALERTS]:
+        values = [str(value) for key, value in sorted((labels or {}).items()) if key.lower() not in IGNORED_LABELS]
+        for word in (" ".join(str(w).split()) for w in [title, *values]):
+            if not word or word in words or size + len(word) > QUERY_ALERT_CHARS:
+                continue
+            words.append(word)
+            size += len(word) + 1
+    return words
+
+
 def room_query_text(room: IncidentRoom) -> str:
-    """The room's words, most telling first: title, category, description, then recent messages."""
+    """The room's words, most telling first: title, category, description, its alerts, then recent messages."""
     recent = (
         room_timeline(room=room).filter(kind=MessageKind.TEXT).order_by("-created_at", "-id")
         .values_list("body", flat=True)[:RECENT_MESSAGES]
     )
-    parts = [room.title, room.category, room.description, *recent]
+    parts = [room.title, room.category, room.description, " ".join(alert_words(room)), *recent]
     return "\n".join(p for p in parts if p)[:QUERY_CHARS]
 
 
