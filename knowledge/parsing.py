@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from django.utils.translation import gettext as _
 
 from knowledge.models import DocumentFormat
+from knowledge.text import CJK
 
 CHUNK_TARGET_CHARS = 900
 # A single sentence longer than this is cut at whitespace, or at this length: a log line
@@ -304,11 +305,26 @@ def sections_of(data: bytes, file_format: str, *, on_page=None) -> list[Section]
 # --- Chunks -------------------------------------------------------------------------
 
 # A sentence ends after CJK end punctuation (with any closing quote), or after .!? and a space.
-_SENTENCE_END = re.compile(r"(?<=[。！？；!?][」』）)\"'])|(?<=[。！？；])(?![」』）)\"'])|(?<=[.!?])(?=\s)|\n")
+# A line ends one too (a pasted log has no punctuation), unless the next line goes on in CJK:
+# a PDF wraps a Chinese sentence across lines, and that sentence must stay whole.
+# Every split is zero-width, so the newline stays with the line it ends.
+_SENTENCE_END = re.compile(
+    r"(?<=[。！？；!?][」』）)\"'])|(?<=[。！？；])(?![」』）)\"'])|(?<=[.!?])(?=\s)"
+    rf"|(?<=\n)(?![{CJK}])"
+)
 
 
 def sentences(paragraph: str) -> list[str]:
-    parts = [p for p in _SENTENCE_END.split(paragraph) if p and p.strip()]
+    """The sentences of ``paragraph``, whitespace and line breaks kept: joined, they give it back."""
+    parts = []
+    for part in _SENTENCE_END.split(paragraph):
+        if parts:
+            # The space or line break after a sentence belongs to it, so that a sentence starts with a word.
+            body = part.lstrip()
+            parts[-1] += part[: len(part) - len(body)]
+            part = body
+        if part:
+            parts.append(part)
     return parts or [paragraph]
 
 
@@ -337,7 +353,8 @@ def chunk_sections(sections: list[Section], *, target: int = CHUNK_TARGET_CHARS)
     """Chunks of about ``target`` characters, each within one section and starting with its heading.
 
     Pieces are whole paragraphs, or whole sentences of a long paragraph: a chunk ends only
-    between two of them.
+    between two of them. Paragraphs are joined by a blank line; the sentences of one paragraph
+    are joined as they are, since each keeps the space or line break that followed it.
     """
     chunks = []
     for section in sections:

@@ -12,9 +12,10 @@ import re
 import unicodedata
 
 # CJK ideographs (with extension A and compatibility), kana and hangul: scripts written without spaces.
-_CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af"
-_TOKEN = re.compile(rf"[{_CJK}]+|[0-9a-z]+(?:[._][0-9a-z]+)*")
-_CJK_RUN = re.compile(rf"[{_CJK}]+")
+# A character class body, for the chunker too (knowledge/parsing.py).
+CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af"
+_TOKEN = re.compile(rf"[{CJK}]+|[0-9a-z]+(?:[._][0-9a-z]+)*")
+_CJK_RUN = re.compile(rf"[{CJK}]+")
 MAX_QUERY_TOKENS = 48
 
 

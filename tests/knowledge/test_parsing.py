@@ -116,3 +116,48 @@ def test_a_long_cjk_paragraph_is_cut_only_at_sentence_ends():
 def test_a_huge_line_without_punctuation_is_still_cut():
     chunks = parsing.chunk_sections([parsing.Section("", ["x" * 10000])])
     assert max(len(c.text) for c in chunks) <= parsing.CHUNK_HARD_LIMIT_CHARS
+
+
+def _pasted_log(lines=60):
+    rows = [f"2026-03-05 10:{n:02d}:00 db-01 postgres[812]: checkpoint took {n * 7} ms" for n in range(lines)]
+    # One line ends with a word found nowhere else: the chunker must not glue it to the next line's date.
+    rows[31] = "2026-03-05 10:31:00 db-01 kernel: write failed ENOSPC"
+    return "\n".join(rows)
+
+
+def test_a_long_pasted_log_keeps_its_line_breaks_in_the_chunks():
+    log = _pasted_log()
+    chunks = parsing.chunk_sections([parsing.Section("", [log])])
+    assert len(chunks) > 1 and len(log) > parsing.CHUNK_TARGET_CHARS
+    assert not any("db-012026" in c.text or "ENOSPC2026" in c.text for c in chunks)
+    assert any("write failed ENOSPC\n2026-03-05 10:32:00" in c.text for c in chunks)
+    # Cut only between lines, and nothing lost but the break where one chunk ends and the next begins.
+    assert all(c.text.startswith("2026-03-05") for c in chunks)
+    assert "\n".join(c.text for c in chunks) == log
+
+
+def test_the_last_word_of_a_line_in_a_pasted_log_is_found(upload):
+    document = upload(_pasted_log().encode(), "postgres.log")
+    assert document.status == DocumentStatus.INDEXED and document.chunk_count > 1
+    from knowledge import search
+
+    [hit] = search.search("ENOSPC").hits
+    assert hit.chunk.document_id == document.id and "<mark>ENOSPC</mark>" in hit.snippet
+
+
+def test_sentences_give_back_their_paragraph_whitespace_and_line_breaks_included():
+    paragraph = "First line ends here.\nSecond one has no stop\nthird: 光模塊壞了。再試一次！ Done."
+    parts = parsing.sentences(paragraph)
+    assert "".join(parts) == paragraph
+    assert parts == ["First line ends here.\n", "Second one has no stop\n", "third: 光模塊壞了。", "再試一次！ ", "Done."]
+
+
+def test_a_cjk_sentence_wrapped_across_lines_is_not_cut():
+    # As pypdf gives a page: the sentence goes on after the line break.
+    paragraph = "更換光模塊之前，先在交換器上關閉連接埠，\n確認沒有流量之後再拔出故障的模組。\n第二步：插入新的模組。"
+    assert parsing.sentences(paragraph) == [
+        "更換光模塊之前，先在交換器上關閉連接埠，\n確認沒有流量之後再拔出故障的模組。\n", "第二步：插入新的模組。",
+    ]
+    wrapped = ("更換光模塊之前，先在交換器上關閉連接埠，\n確認沒有流量之後再拔出故障的模組，\n" * 3 + "最後確認 link up。") * 20
+    chunks = parsing.chunk_sections([parsing.Section("", [wrapped])])
+    assert len(chunks) > 1 and all(c.text.endswith("。") for c in chunks)
