@@ -1,6 +1,6 @@
 """Named reads of rooms, with their joins done once."""
 
-from django.db.models import Count, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import Count, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, prefetch_related_objects
 from django.db.models.functions import Coalesce
 from django.http import Http404
 
@@ -56,8 +56,31 @@ def room_visible_pairs(*, pairs) -> set[tuple[int, str]]:
 
 
 def room_get_for_user(*, user, room_id) -> IncidentRoom | None:
-    """The room if ``user`` may see it, else None (callers answer 404, never 403)."""
-    return rooms_visible_to(user).select_related("created_by").filter(id=room_id).first()
+    """The room if ``user`` may see it, else None (callers answer 404, never 403).
+
+    The room carries the person's role in it, read in the same query (:func:`viewer_role`):
+    the permission checks that follow in the request ask no further query.
+    """
+    rooms = rooms_visible_to(user).select_related("created_by")
+    if user.is_authenticated:
+        role = RoomMember.objects.filter(room=OuterRef("pk"), user=user).values("role")[:1]
+        rooms = rooms.annotate(viewer_role_loaded=Subquery(role))
+    room = rooms.filter(id=room_id).first()
+    if room is not None and user.is_authenticated:
+        room.viewer_role_of = (user.pk, room.viewer_role_loaded)
+    return room
+
+
+_NOT_LOADED = object()
+
+
+def viewer_role(*, room, user):
+    """``user``'s role in ``room`` (None when not a member): from the room's own query when it was
+    loaded for that person by :func:`room_get_for_user`, otherwise one query."""
+    loaded_for, role = getattr(room, "viewer_role_of", (None, _NOT_LOADED))
+    if loaded_for == user.pk and role is not _NOT_LOADED:
+        return role
+    return RoomMember.objects.filter(room=room, user=user).values_list("role", flat=True).first()
 
 
 def room_for_user_or_404(*, user, room_id) -> IncidentRoom:
@@ -116,14 +139,14 @@ def room_latest_messages(*, room, limit: int) -> tuple[list[Message], bool]:
 
 
 def room_with_members(*, room) -> IncidentRoom:
-    """The room again, with its members and their people loaded in one extra query."""
-    return (
-        IncidentRoom.objects.select_related("created_by")
-        .prefetch_related(
-            Prefetch("members", queryset=RoomMember.objects.select_related("user").order_by("joined_at", "id"), to_attr="member_list")
-        )
-        .get(pk=room.pk)
+    """The room given (as the request just read or wrote it), with its members and their people
+    loaded in one query; the room row itself is not read again."""
+    room.__dict__.pop("member_list", None)
+    prefetch_related_objects(
+        [room],
+        Prefetch("members", queryset=RoomMember.objects.select_related("user").order_by("joined_at", "id"), to_attr="member_list"),
     )
+    return room
 
 
 def room_files(*, room) -> QuerySet[RoomFile]:

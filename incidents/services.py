@@ -28,7 +28,7 @@ from incidents.models import (
     RoomStatus,
     Severity,
 )
-from incidents.selectors import user_sees_all_rooms
+from incidents.selectors import user_sees_all_rooms, viewer_role
 from incidents.signals import room_resolved
 from incidents.text import clean_line, clean_text, safe_file_name
 from incidents.timing import minutes_between
@@ -47,14 +47,14 @@ def can_manage(*, room, user) -> bool:
     """Commanders and operators resolve, reopen, archive and manage members."""
     if user_sees_all_rooms(user):
         return True
-    return RoomMember.objects.filter(room=room, user=user, role=MemberRole.COMMANDER).exists()
+    return viewer_role(room=room, user=user) == MemberRole.COMMANDER
 
 
 def can_contribute(*, room, user) -> bool:
     """Everyone in the room but observers posts messages and files."""
     if user_sees_all_rooms(user):
         return True
-    return RoomMember.objects.filter(room=room, user=user).exclude(role=MemberRole.OBSERVER).exists()
+    return viewer_role(room=room, user=user) not in (None, MemberRole.OBSERVER)
 
 
 def _require_manager(room, user):
@@ -163,7 +163,8 @@ def room_resolve(*, room, by, summary, notes="") -> IncidentRoom:
     after the commit a ``room.status`` event and the ``room_resolved`` signal go out.
     """
     _require_manager(room, by)
-    room = IncidentRoom.objects.select_for_update().get(pk=room.pk)
+    # The person who opened it comes with the locked row: the answer shows the room as resolved.
+    room = IncidentRoom.objects.select_for_update(of=("self",)).select_related("created_by").get(pk=room.pk)
     if room.status != RoomStatus.ACTIVE:
         raise Conflict(_("Only an active room can be resolved; this one is %(status)s.") % {"status": room.get_status_display()})
     summary = clean_text(summary or "").strip()

@@ -30,13 +30,11 @@ def report_in_flight(*, room, kind=ReportKind.INCIDENT) -> Report | None:
 def report_create(*, room, requested_by, kind=ReportKind.INCIDENT, language=None) -> tuple[Report, bool]:
     """Create a pending report, or return the one in flight for the room and kind (created=False).
 
-    The partial unique constraint ``report_one_in_flight_per_room_kind`` settles
-    races: the loser of two simultaneous inserts gets the winner's report.
+    The partial unique constraint ``report_one_in_flight_per_room_kind`` decides, with no
+    look-up first: the insert of a second report while one is in flight (a double click,
+    two people at once) fails, and the caller gets the one in flight.
     """
     language = normalize_language(language or settings.REPORT_LANGUAGE)
-    existing = report_in_flight(room=room, kind=kind)
-    if existing is not None:
-        return existing, False
     try:
         with transaction.atomic():
             report = Report.objects.create(room=room, kind=kind, language=language, requested_by=requested_by)

@@ -99,11 +99,12 @@ def test_room_detail_and_resolve_query_counts(as_user, room, commander, member, 
                                               django_capture_on_commit_callbacks):
     client = as_user(commander)
     client.get(f"/api/rooms/{room.id}/")  # the session and user are loaded once per request either way
-    with django_assert_num_queries(5):  # session, user, the room, the room again with its members (2)
+    with django_assert_num_queries(4):  # session, user, the room with the caller's role, its members with their people
         detail = client.get(f"/api/rooms/{room.id}/")
     assert detail.json()["can_manage"] is True and detail.json()["my_role"] == "commander"
-    # + the commander check, the locked row, its update, the timeline line, and the transaction's two.
-    with django_capture_on_commit_callbacks(execute=False), django_assert_num_queries(11):
+    # + the locked row, its update, the timeline line, and the transaction's two (the commander
+    # check reads the role that came with the room).
+    with django_capture_on_commit_callbacks(execute=False), django_assert_num_queries(9):
         resolved = client.post(f"/api/rooms/{room.id}/resolve/", {"summary": "Fixed"}, format="json")
     assert resolved.status_code == 200 and resolved.json()["can_manage"] is True
     assert as_user(member).get(f"/api/rooms/{room.id}/").json()["can_manage"] is False
