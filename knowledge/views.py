@@ -2,6 +2,7 @@
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -15,7 +16,10 @@ from knowledge.forms import DocumentUploadForm
 def knowledge_index(request):
     may_upload = selectors.user_may_upload(user=request.user)
     form = DocumentUploadForm()
-    if request.method == "POST" and may_upload:
+    if request.method == "POST" and not may_upload:
+        # The form is not shown to them; a POST anyway is refused out loud, not dropped in silence.
+        raise PermissionDenied(_("Only operators and incident commanders can add documents."))
+    if request.method == "POST":
         form = DocumentUploadForm(request.POST, request.FILES)
         if form.is_valid():
             try:
