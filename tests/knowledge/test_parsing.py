@@ -149,7 +149,8 @@ def test_sentences_give_back_their_paragraph_whitespace_and_line_breaks_included
     paragraph = "First line ends here.\nSecond one has no stop\nthird: 光模塊壞了。再試一次！ Done."
     parts = parsing.sentences(paragraph)
     assert "".join(parts) == paragraph
-    assert parts == ["First line ends here.\n", "Second one has no stop\n", "third: 光模塊壞了。", "再試一次！ ", "Done."]
+    assert parts == ["First line ends here.\n", "Second one has no stop\n", "third: 光模塊壞了。", "再試一次！ ",
+                     "Done."]
 
 
 def test_a_cjk_sentence_wrapped_across_lines_is_not_cut():
