@@ -1,8 +1,10 @@
 """Search: CJK bigrams and English words find their passage, runbooks outrank noise, weight steers hybrid."""
 
+import uuid
+
 import pytest
 
-from knowledge import search
+from knowledge import search, services
 from knowledge.models import DocumentStatus
 
 pytestmark = pytest.mark.django_db
@@ -94,3 +96,71 @@ def test_search_falls_back_to_lexical_when_the_embeddings_server_fails(settings,
     result = search.search("光模", k=3)
     assert result.mode == "lexical" and result.note == "embeddings_unavailable"
     assert result.hits[0].chunk.document_id == corpus["optics"].id
+
+
+# --- GET /api/knowledge/search ---------------------------------------------------------------
+
+SEARCH_URL = "/api/knowledge/search"
+
+
+def test_the_search_api_answers_lexical_without_embeddings_and_gives_a_past_incident_its_room(
+        api, corpus, room, member, english, django_capture_on_commit_callbacks):
+    room.status, room.resolution_summary = "resolved", "更換 core-sw-01 的光模塊後恢復。"
+    room.save()
+    with django_capture_on_commit_callbacks(execute=True):
+        report = services.index_report(room=room, report_id=uuid.uuid4(), kind="incident", title="光模塊故障事件報告",
+                                       text="# 處置\n\ncore-sw-01 的光模塊故障，更換光模塊後恢復。")
+    api.force_login(member)
+    response = api.get(SEARCH_URL, {"q": "光模", "k": 10, "weight": 0.3})
+    assert response.status_code == 200
+    body = response.json()
+    # Without an embeddings server the weight is ignored and the answer says why.
+    assert (body["query"], body["mode"], body["weight"]) == ("光模", "lexical", None)
+    assert body["note"] == "Semantic search is not configured: results are ranked by their words only."
+    by_document = {hit["document_id"]: hit for hit in body["results"]}
+    assert set(by_document) == {corpus["optics"].id, report.id}
+    past = by_document[report.id]
+    assert (past["kind"], past["title"]) == ("incident_report", "光模塊故障事件報告")
+    assert past["cite"] == f"kb:{past['chunk_id']}"
+    assert "<mark>光模</mark>" in past["snippet"] and past["semantic_score"] is None
+    assert past["room"]["id"] == str(room.id) and past["room"]["url"] == f"/rooms/{room.id}/"
+    assert past["room"]["status"] == "resolved"
+    assert past["room"]["resolution_summary"] == "更換 core-sw-01 的光模塊後恢復。"
+    assert by_document[corpus["optics"].id]["room"] is None  # a runbook belongs to no room
+    assert body["results"][0]["score"] == 1.0 and all(0 < hit["score"] <= 1 for hit in body["results"])
+
+
+def test_the_search_api_filters_by_kinds_and_bounds_k(api, corpus, member):
+    api.force_login(member)
+    body = api.get(SEARCH_URL, {"q": "handshake 光模 憑證", "kind": "runbook", "k": 1}).json()
+    assert len(body["results"]) == 1 and body["results"][0]["kind"] == "runbook"
+    both = api.get(SEARCH_URL, {"q": "handshake 光模 憑證", "kind": "runbook,reference", "k": 50}).json()
+    assert {hit["kind"] for hit in both["results"]} == {"runbook", "reference"}
+
+
+def test_the_search_api_echoes_the_weight_when_it_is_hybrid(api, corpus, member, embeddings_server):
+    api.force_login(member)
+    body = api.get(SEARCH_URL, {"q": "光模", "weight": 0.25}).json()
+    assert (body["mode"], body["weight"], body["note"]) == ("hybrid", 0.25, "")
+
+
+@pytest.mark.parametrize(("params", "field"), [
+    ({"q": "光模", "k": 0}, "k"),
+    ({"q": "光模", "k": 51}, "k"),
+    ({"q": "光模", "k": "five"}, "k"),
+    ({"q": "光模", "kind": "runbook,playbook"}, "kind"),
+    ({"q": "光模", "weight": 1.5}, "weight"),
+    ({"q": "光模", "weight": -0.1}, "weight"),
+    ({"q": "光模", "weight": "NaN"}, "weight"),
+    ({"q": "光模", "weight": "inf"}, "weight"),
+    ({"q": ""}, "q"),
+    ({"q": "   "}, "q"),
+    ({}, "q"),
+    ({"q": "x" * 1001}, "q"),
+])
+def test_the_search_api_refuses_bad_parameters_with_400_and_says_which(api, member, params, field):
+    api.force_login(member)
+    response = api.get(SEARCH_URL, params)
+    assert response.status_code == 400, response.content[:300]
+    error = response.json()["error"]
+    assert error["code"] == "invalid" and field in error["details"], error
