@@ -72,3 +72,83 @@ def test_interpolation_follows_compose():
         assert "needed" in str(exc)
     else:
         raise AssertionError("a required variable that is unset must stop compose")
+
+
+# --- What .env switches on, and the metrics directory -------------------------------------------------
+
+# Compose's own values where Warroom's default would not suit the containers.
+COMPOSE_OWN_DEFAULTS = {"DJANGO_ALLOWED_HOSTS", "REDIS_URL"}
+PASS_THROUGH = re.compile(r"^\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(:?-)")
+
+
+def passed_through() -> set[str]:
+    """The variables of web's environment that come from .env / the shell (``NAME: ${NAME:-...}``)."""
+    raw = compose.load()["services"]["web"]["environment"]
+    return {key for key, value in raw.items()
+            if isinstance(value, str) and (match := PASS_THROUGH.match(value)) and match["name"] == key}
+
+
+def test_the_operations_and_sentinel_variables_reach_every_warroom_process():
+    names = passed_through()
+    assert {"METRICS_TOKEN", "LOG_FORMAT", "LOG_LEVEL", "SENTRY_DSN", "SENTRY_ENVIRONMENT", "SENTRY_RELEASE",
+            "SENTRY_TRACES_SAMPLE_RATE", "REDIS_URL", "REDIS_SENTINELS", "REDIS_SENTINEL_MASTER", "REDIS_PASSWORD",
+            "REDIS_SENTINEL_PASSWORD", "REDIS_DB"} <= names
+    document = compose.load()
+    for name in ("web", "worker", "beat", "migrate"):
+        environment = compose.service(name, {**SECRET, "METRICS_TOKEN": "scrape-me", "LOG_FORMAT": "json"},
+                                      document)["environment"]
+        assert environment["METRICS_TOKEN"] == "scrape-me" and environment["LOG_FORMAT"] == "json", name
+
+
+def dumped_settings(environment: dict) -> dict:
+    """Every setting of a fresh process started with ``environment``, as text."""
+    import subprocess
+    import sys
+
+    script = ("import json, django; django.setup(); from django.conf import settings; "
+              "print(json.dumps({k: repr(getattr(settings, k)) for k in dir(settings) if k.isupper()}))")
+    result = subprocess.run([sys.executable, "-c", script], cwd=compose.ROOT, env=environment,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-3000:]
+    # Objects without a repr of their own (botocore's Config) differ by address only.
+    return {key: re.sub(r" at 0x[0-9a-f]+", "", value)
+            for key, value in json.loads(result.stdout.strip().splitlines()[-1]).items()}
+
+
+def test_a_variable_left_unset_in_env_gives_warroom_its_own_default(tmp_path):
+    """`${NAME:-}` hands the containers "" for an unset variable: that must mean what no variable means."""
+    import os
+
+    from config.redis_settings import redis_target
+
+    base = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "WARROOM_VAR_DIR": str(tmp_path / "var"),
+            "DJANGO_SETTINGS_MODULE": "config.settings"}
+    composed = compose.service("web", SECRET)["environment"]
+    composed["PROMETHEUS_MULTIPROC_DIR"] = str(tmp_path / "metrics")
+    without = {key: value for key, value in composed.items()
+               if key not in passed_through() - COMPOSE_OWN_DEFAULTS}
+    assert dumped_settings({**base, **composed}) == dumped_settings({**base, **without})
+    # Sentinel from .env: REDIS_SENTINELS and an empty REDIS_URL (Warroom refuses both at once).
+    sentinel = compose.service("web", {**SECRET, "REDIS_URL": "", "REDIS_SENTINELS": "s1:26379,s2:26379",
+                                       "REDIS_SENTINEL_MASTER": "warroom"})["environment"]
+    target = redis_target(sentinel)
+    assert target.uses_sentinel and target.master == "warroom" and target.db == 0
+
+
+def test_web_worker_and_beat_share_one_metrics_directory_emptied_when_the_deployment_starts():
+    document = compose.interpolate(compose.load(), SECRET)
+    services = document["services"]
+    directory = services["web"]["environment"]["PROMETHEUS_MULTIPROC_DIR"]
+    for name, service in services.items():
+        if "PROMETHEUS_MULTIPROC_DIR" not in (service.get("environment") or {}):
+            continue
+        # Every process with the variable writes there, and can: the same volume at that path.
+        assert service["environment"]["PROMETHEUS_MULTIPROC_DIR"] == directory, name
+        assert f"metrics:{directory}" in service.get("volumes", []), name
+    with_directory = {name for name, service in services.items()
+                      if "PROMETHEUS_MULTIPROC_DIR" in (service.get("environment") or {})}
+    assert {"web", "worker", "beat"} <= with_directory
+    # A tmpfs: empty whenever no container holds it (a deployment's start), kept while one does.
+    assert document["volumes"]["metrics"]["driver_opts"]["type"] == "tmpfs"
+    # The worker's probe is a new process every 30 s: it must not leave files in the directory.
+    assert services["worker"]["healthcheck"]["test"][1].startswith("env -u PROMETHEUS_MULTIPROC_DIR ")

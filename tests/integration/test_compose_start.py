@@ -9,10 +9,16 @@ slapd seeded by the same script compose's openldap runs; web listens on 127.0.0.
 The environment is the compose one plus what the image provides (the Dockerfile's ENV, PATH
 with the image's Python tools first, HOME, a var folder, HOSTNAME for the worker's healthcheck).
 
+The named volumes the services mount become local folders, created empty as compose's are (the
+``metrics`` tmpfs is empty when the deployment starts); ``METRICS_TOKEN`` is set in the variables
+compose interpolates, as an operator's .env would.
+
 Then: web's own healthcheck command passes (``/readyz``) and ``/healthz`` answers; the worker's
 healthcheck (``celery inspect ping``) passes and the worker consumes; beat writes the compose
 schedule into the database and sends a due task; a person from the directory logs in, opens a
-room, resolves it and gets a report written, stored in S3 and downloaded as a .docx.
+room, resolves it and gets a report written, stored in S3 and downloaded as a .docx; and web's
+``/metrics``, scraped with the token, counts what the worker did (the report completed, its
+stages, beat's task): the processes share the multiprocess directory compose declares.
 """
 
 import io
@@ -24,6 +30,7 @@ import time
 import httpx
 import pytest
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests import compose
 from tests.accounts.conftest import start_slapd
@@ -33,6 +40,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 SECRET_KEY = "compose-start-test-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF"
 BUCKET = "warroom"  # the bucket compose's minio-bucket service creates
+METRICS_TOKEN = "compose-start-metrics-token-0123456789"
 
 
 @pytest.fixture
@@ -59,6 +67,28 @@ def substitute(value: str, substitutions: dict) -> str:
     return value
 
 
+def volume_folders(spec: dict, volumes: dict, root) -> dict:
+    """A service's named volumes (``name:/path``) as ``{"/path": local folder}``; one folder per volume."""
+    mounts = {}
+    for entry in spec.get("volumes", []):
+        source, _, target = entry.partition(":")
+        if source in volumes:
+            mounts[target.split(":")[0]] = str(root / source)
+    return mounts
+
+
+def scrape(base: str) -> dict:
+    """web's /metrics with the token, as ``{(name, ((label, value), ...)): value}``."""
+    response = httpx.get(f"{base}/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
+    assert response.status_code == 200, response.text
+    return {(sample.name, tuple(sorted(sample.labels.items()))): sample.value
+            for family in text_string_to_metric_families(response.text) for sample in family.samples}
+
+
+def sample(samples: dict, name: str, **labels) -> float:
+    return samples.get((name, tuple(sorted(labels.items()))), 0.0)
+
+
 def test_the_compose_services_start_and_a_report_is_written_end_to_end(
     test_database_url, redis_url, s3_server, directory, tmp_path
 ):
@@ -76,14 +106,19 @@ def test_the_compose_services_start_and_a_report_is_written_end_to_end(
         "WARROOM_VAR_DIR": str(tmp_path / "var"), "HOSTNAME": socket.gethostname(),
     }
     compose_file = compose.load()
+    # Compose's named volumes, empty at the start as a fresh deployment's are (the metrics tmpfs always is).
+    volumes_root = tmp_path / "volumes"
+    for volume in compose_file.get("volumes") or {}:
+        (volumes_root / volume).mkdir(parents=True)
 
     def prepared(name):
-        spec = compose.service(name, {"DJANGO_SECRET_KEY": SECRET_KEY}, compose_file)
+        spec = compose.service(name, {"DJANGO_SECRET_KEY": SECRET_KEY, "METRICS_TOKEN": METRICS_TOKEN}, compose_file)
         command = spec.get("command") or compose.image_command()
         command = [substitute(arg, substitutions) for arg in command]
         if name == "web":
             command = [{"0.0.0.0": "127.0.0.1", "8000": str(port)}.get(arg, arg) for arg in command]
-        env = {key: substitute(value, substitutions) for key, value in spec["environment"].items()}
+        mounts = volume_folders(spec, compose_file.get("volumes") or {}, volumes_root)
+        env = {key: substitute(value, {**substitutions, **mounts}) for key, value in spec["environment"].items()}
         return spec, command, {**image_env, **env}
 
     started = []
@@ -102,6 +137,9 @@ def test_the_compose_services_start_and_a_report_is_written_end_to_end(
         processes = {}
         for name in ("web", "worker", "beat"):
             spec, command, env = prepared(name)
+            # Every process writes its metrics into the one shared folder (the compose volume).
+            assert env["METRICS_TOKEN"] == METRICS_TOKEN
+            assert env["PROMETHEUS_MULTIPROC_DIR"] == str(volumes_root / "metrics"), name
             processes[name] = Process(f"compose-{name}", command, env=env, log_dir=tmp_path).start()
             processes[name].spec, processes[name].env = spec, env
             started.append(processes[name])
@@ -164,6 +202,29 @@ def test_the_compose_services_start_and_a_report_is_written_end_to_end(
             time.sleep(0.3)
         document = alice.get(detail["download_url"])
         assert document.status_code == 200
+
+        # /metrics on web counts what the worker did: the worker's processes write the shared folder.
+        assert httpx.get(f"{base}/metrics").status_code == 403
+
+        def worker_counted():
+            samples = scrape(base)
+            counted = {
+                "report": sample(samples, "warroom_reports_total", kind=detail["kind"], status="completed"),
+                "publish": sample(samples, "warroom_celery_tasks_total", task="reports.publish", outcome="success"),
+                "stage": sample(samples, "warroom_report_stage_duration_seconds_count", stage="publish", outcome="ok"),
+                "beat's task": sample(samples, "warroom_celery_tasks_total", task="warroom.ping", outcome="success"),
+            }
+            return counted if all(value > 0 for value in counted.values()) else None
+
+        # The last stage's counters follow the completion it commits by a moment.
+        wait_until(worker_counted, timeout=30, what="the worker's counters in web's /metrics", process=worker.popen,
+                   log=worker.log)
+        counted = worker_counted()
+        assert counted["report"] == 1 and counted["publish"] == 1, counted
+        # web answers the scrape itself, and runs no task: the counters came from the worker's files.
+        files = os.listdir(volumes_root / "metrics")
+        assert any(name.endswith(f"_{web.popen.pid}.db") for name in files), files
+        assert any(name.endswith(f"_{worker.popen.pid}.db") for name in files), files
     finally:
         for process in reversed(started):
             process.stop()
