@@ -58,3 +58,23 @@ def test_a_file_that_is_not_a_document_is_refused_on_the_form(client, operator, 
     assert response.status_code == 200
     assert "Warroom reads Markdown, plain text, PDF, Word (.docx) and HTML files" in response.content.decode()
     assert not KnowledgeDocument.objects.exists()
+
+
+def test_the_page_hands_its_script_the_documents_in_flight_and_its_words(client, member):
+    from django.core.files.base import ContentFile
+
+    parsing = KnowledgeDocument(title="大型 PDF", format="pdf", status=DocumentStatus.PARSING, progress=40)
+    parsing.file.save("big.pdf", ContentFile(b"%PDF-1.7"), save=True)
+    done = KnowledgeDocument(title="DNS", format="markdown", status=DocumentStatus.INDEXED, progress=100, chunk_count=3)
+    done.file.save("dns.md", ContentFile(b"# DNS"), save=True)
+    client.force_login(member)
+    page = client.get(URL, HTTP_ACCEPT_LANGUAGE="zh-hant").content.decode()
+    assert f'<tr data-document-id="{parsing.id}" data-status="parsing">' in page
+    assert f'<tr data-document-id="{done.id}" data-status="indexed">' in page
+    assert page.count('<progress class="kb-progress" max="100" value="40"') == 1  # only the one in flight
+    assert 'src="/static/js/knowledge_documents.js"' in page and "<script>" not in page  # the CSP forbids inline scripts
+    # The script's words, in the page's language, with the placeholder it fills in.
+    assert 'data-url="/api/knowledge/documents/"' in page
+    assert 'data-i18n-indexed="「%(title)s」已建立索引，現在搜尋得到了。"' in page
+    assert 'data-i18n-failed="「%(title)s」無法建立索引；原因請見該列。"' in page
+    assert 'data-i18n-progress="索引進度"' in page
