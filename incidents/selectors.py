@@ -4,6 +4,7 @@ from django.db.models import Count, IntegerField, OuterRef, Prefetch, Q, QuerySe
 from django.db.models.functions import Coalesce
 from django.http import Http404
 
+from accounts.models import User
 from incidents.models import ActionItem, IncidentRoom, Message, RoomFile, RoomMember
 
 
@@ -27,7 +28,7 @@ def room_list_for_user(*, user) -> QuerySet[IncidentRoom]:
     # pagination COUNT had to group every visible room with all its members; a subquery
     # annotation is left out of that COUNT, so it counts the visible rooms and nothing else.
     members = RoomMember.objects.filter(room=OuterRef("pk")).order_by().values("room").annotate(n=Count("*")).values("n")
-    rooms = IncidentRoom.objects.select_related("created_by").annotate(
+    rooms = IncidentRoom.objects.select_related("created_by").defer(*User.columns_not_shown("created_by")).annotate(
         member_count=Coalesce(Subquery(members, output_field=IntegerField()), 0))
     return rooms_visible_to(user, rooms).order_by("-created_at", "id")
 
@@ -100,7 +101,8 @@ def room_members(*, room) -> QuerySet[RoomMember]:
 
 
 def room_timeline(*, room) -> QuerySet[Message]:
-    return Message.objects.filter(room=room).select_related("sender").order_by("created_at", "id")
+    return (Message.objects.filter(room=room).select_related("sender").defer(*User.columns_not_shown("sender"))
+            .order_by("created_at", "id"))
 
 
 def room_message(*, room, message_id) -> Message | None:
