@@ -66,11 +66,17 @@ def test_a_thousand_sockets_closed_at_once_leave_no_channel_in_their_groups(serv
                 return await websockets.connect(url, additional_headers=headers, origin=server["url"], open_timeout=60)
 
         sockets = await asyncio.gather(*[connect() for _ in range(SOCKETS)])
+        # Every socket is in all three groups (room, person, session) before the closes: a join
+        # that failed would otherwise pass as "nothing left behind".
+        deadline = time.monotonic() + 30
+        while set(group_sizes(client, groups).values()) != {SOCKETS} and time.monotonic() < deadline:
+            await asyncio.sleep(0.2)
+        joined = group_sizes(client, groups)
         await asyncio.gather(*[ws.close() for ws in sockets])
+        return joined
 
     client = redis.Redis.from_url(redis_url)
-    asyncio.run(open_then_close_all())
-    # Every socket was in all three groups (room, person, session) before the closes.
+    assert asyncio.run(open_then_close_all()) == {group: SOCKETS for group in groups}
     deadline = time.monotonic() + 30
     while any(group_sizes(client, groups).values()) and time.monotonic() < deadline:
         time.sleep(0.2)
