@@ -2,8 +2,16 @@
 
 The claim (docs/reliability.md): during the outage every request gets the uniform JSON 503
 within 5 s (never a 500, never a hang); the worker's stage is retried and the report ends
-``completed``, once; after the restart no request fails on a stale connection, even with
-persistent connections in the web process (``DATABASE_CONN_MAX_AGE=60``).
+``completed``, once; after the restart no request fails on a stale connection. Both ways
+Warroom keeps connections are run, in web and worker alike:
+
+- ``pool``: the default (``DATABASE_POOL`` on): each process's psycopg pool, which checks a
+  connection before lending it;
+- ``persistent``: ``DATABASE_POOL=false`` with ``DATABASE_CONN_MAX_AGE=60``, the setup behind
+  PgBouncer: Django keeps each thread's connection across requests, and ``CONN_HEALTH_CHECKS``
+  replaces one the restart left dead. (With the pool on, ``DATABASE_CONN_MAX_AGE`` is not read.)
+  Under uvicorn each request runs on a thread of its own, so the kept connections that meet the
+  restart are mostly the worker's, whose processes run task after task.
 
 The test runs its own PostgreSQL cluster (tests/reliability/postgres.py), a copy of the test
 database, because it stops it: the shared server on 5432 is never touched.
@@ -28,6 +36,10 @@ pytestmark = [pytest.mark.reliability, pytest.mark.integration, pytest.mark.djan
 # server refuses at once, so answers come in milliseconds).
 ANSWER_BOUND_SECONDS = 5
 OUTAGE_SECONDS = 3
+CONNECTIONS = {
+    "pool": {},
+    "persistent": {"DATABASE_POOL": "false", "DATABASE_CONN_MAX_AGE": "60"},
+}
 
 
 @pytest.fixture
@@ -70,7 +82,10 @@ class Poster:
         self._thread.join(15)
 
 
-def test_postgres_restarted_mid_report_and_mid_posting(rel_env, workers, service_log_dir, s3_server, private_postgres):
+@pytest.mark.parametrize("connections_kept", list(CONNECTIONS))
+def test_postgres_restarted_mid_report_and_mid_posting(
+    rel_env, workers, service_log_dir, s3_server, private_postgres, connections_kept
+):
     pg = private_postgres
     commander = factories.make_user(username="ic-pg", display_name="陳指揮 IC")
     responder = factories.make_user(username="resp-pg", display_name="王小明 Responder")
@@ -84,11 +99,12 @@ def test_postgres_restarted_mid_report_and_mid_posting(rel_env, workers, service
     # The private cluster starts as a copy of the test database, these rows included.
     pg.copy_database(connections["default"].settings_dict)
 
-    env = {**rel_env, "DATABASE_URL": pg.url, "AI_PROVIDER": "offline"}
+    env = {**rel_env, "DATABASE_URL": pg.url, "AI_PROVIDER": "offline", **CONNECTIONS[connections_kept]}
     port = free_port()
-    web = Process("uvicorn-pg", [str(BIN / "uvicorn"), "config.asgi:application", "--host", "127.0.0.1",
-                                 "--port", str(port), "--lifespan", "on", "--no-proxy-headers"],
-                  env={**env, "DATABASE_CONN_MAX_AGE": "60"}, log_dir=service_log_dir).start()
+    web = Process(f"uvicorn-pg-{connections_kept}", [str(BIN / "uvicorn"), "config.asgi:application", "--host",
+                                                      "127.0.0.1", "--port", str(port), "--lifespan", "on",
+                                                      "--no-proxy-headers"],
+                  env=env, log_dir=service_log_dir).start()
     base = f"http://127.0.0.1:{port}"
     try:
         wait_until(lambda: httpx.get(f"{base}/readyz").status_code == 200, timeout=60, what="uvicorn",
@@ -103,7 +119,7 @@ def test_postgres_restarted_mid_report_and_mid_posting(rel_env, workers, service
         blocker = pg.connect()
         blocker.execute("INSERT INTO reports_reportstep (report_id, key, label, status, detail, started_at) "
                         "VALUES (%s, 'assemble_document', 'blocker', 'pending', '{}', now())", (report_id,))
-        worker = workers.start(DATABASE_URL=pg.url, AI_PROVIDER="offline")
+        worker = workers.start(DATABASE_URL=pg.url, AI_PROVIDER="offline", **CONNECTIONS[connections_kept])
 
         def worker_waits_on_the_blocker():
             return pg.query("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
