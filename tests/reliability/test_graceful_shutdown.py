@@ -14,6 +14,7 @@ import resource
 import signal
 import threading
 import time
+from collections import Counter
 
 import httpx
 import pytest
@@ -35,10 +36,9 @@ from tests.services import BIN, Process, cookie_header, free_port, wait_until
 
 pytestmark = [pytest.mark.reliability, pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
-# The issue asks for 500 sockets. On CI's 2 shared cores 500 take about 55 s (mostly opening
-# them twice), so CI opens 100; WARROOM_SHUTDOWN_SOCKETS=500 runs the full count
-# (docs/reliability.md has the figures of both).
-SOCKETS = int(os.environ.get("WARROOM_SHUTDOWN_SOCKETS", "100"))
+# The issue asks for 500 sockets, and 500 it is: on 2 shared cores the test takes 6-9 s with 500,
+# 5-6 s with 100 (2026-12-07; docs/reliability.md has the figures). WARROOM_SHUTDOWN_SOCKETS sets another count.
+SOCKETS = int(os.environ.get("WARROOM_SHUTDOWN_SOCKETS", "500"))
 EXIT_BOUND_SECONDS = 5
 
 
@@ -134,6 +134,7 @@ def test_a_web_process_with_open_sockets_exits_quickly_on_sigterm_and_clients_mo
             leaving["process"].popen.wait(timeout=30)
             exited_after = time.monotonic() - signalled
             wait_for(lambda: crowd.reconnected == SOCKETS, timeout=120, what="every client reconnected", interval=0.2)
+            reconnected_after = time.monotonic() - signalled
             response = client.post(f"/api/rooms/{room.id}/messages/", json={"body": "after the deploy"})
             assert response.status_code == 201, response.text
             wait_for(lambda: len({i for i, e in crowd.events if e["type"] == "message.created"}) == SOCKETS,
@@ -142,10 +143,14 @@ def test_a_web_process_with_open_sockets_exits_quickly_on_sigterm_and_clients_mo
         leaving["process"].stop()
         staying["process"].stop()
 
+    # The figures docs/reliability.md quotes (pytest -rP shows them).
+    print(f"{SOCKETS} sockets: exited {exited_after:.2f} s after SIGTERM, "
+          f"all reconnected after {reconnected_after:.1f} s")
     log = leaving["process"].output()
     assert exited_after < EXIT_BOUND_SECONDS, (exited_after, log[-3000:])
     assert leaving["process"].popen.returncode in (0, -signal.SIGTERM), log[-3000:]
-    assert crowd.close_codes == [1001] * SOCKETS, sorted(set(crowd.close_codes))
+    # Counted, not listed: a failing comparison of 500-item lists costs pytest a minute of diffing.
+    assert Counter(crowd.close_codes) == {1001: SOCKETS}, Counter(crowd.close_codes)
     # Nothing was left for uvicorn's own timeout to cancel, and no consumer failed on the way out.
     assert "Cancel" not in log and "Exception in ASGI application" not in log, log[-3000:]
     assert f"Shutdown: {SOCKETS} sockets closed with 1001" in log, log[-3000:]
