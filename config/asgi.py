@@ -53,6 +53,8 @@ logger = logging.getLogger(__name__)
 LAYER_CLOSE_TIMEOUT_SECONDS = 1.0
 # How long closed sockets have to leave their groups before the layer is closed under them.
 LEAVE_TIMEOUT_SECONDS = 1.5
+# The server's shutdown waits for the 1001 frames at most this long.
+HAND_OVER_TIMEOUT_SECONDS = 1.0
 
 
 def _close_sockets_on_sigterm(loop) -> None:
@@ -62,23 +64,32 @@ def _close_sockets_on_sigterm(loop) -> None:
     previous = signal.getsignal(signal.SIGTERM)
 
     def on_sigterm(signum, frame):
-        loop.call_soon_threadsafe(lambda: asyncio.ensure_future(_going_away()))
-        if callable(previous):
-            previous(signum, frame)
+        handed_over = False
+
+        def hand_over():
+            # The server's own handler: it closes whatever is still open with 1012 on its next tick.
+            nonlocal handed_over
+            if not handed_over and callable(previous):
+                handed_over = True
+                previous(signum, frame)
+
+        loop.call_soon_threadsafe(lambda: asyncio.ensure_future(_going_away(hand_over)))
+        loop.call_soon_threadsafe(lambda: loop.call_later(HAND_OVER_TIMEOUT_SECONDS, hand_over))
 
     signal.signal(signal.SIGTERM, on_sigterm)
 
 
-async def _going_away() -> None:
+async def _going_away(hand_over=lambda: None) -> None:
     """SIGTERM: close every socket with 1001, let them leave their groups, then close the channel layer.
 
     Closing the layer's connections is what ends the one read that cancellation does not: the
     channel layer's shared blocking receive (BZPOPMIN), which kept processes alive after SIGTERM.
     """
     closed = await consumers.close_all_going_away()
+    hand_over()
+    logger.info("Shutdown: %d sockets closed with 1001 (going away)", closed)
     await consumers.wait_until_gone(timeout=LEAVE_TIMEOUT_SECONDS)
     await _close_channel_layer()
-    logger.info("Shutdown: %d sockets closed with 1001 (going away)", closed)
 
 
 async def _close_channel_layer() -> None:
