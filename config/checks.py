@@ -25,10 +25,11 @@ def secret_key_is_not_a_published_default(app_configs, **kwargs):
 
 @checks.register(checks.Tags.compatibility, deploy=True)
 def metrics_cover_the_worker(app_configs, **kwargs):
-    """/metrics on, a separate worker (Redis), no shared PROMETHEUS_MULTIPROC_DIR: the worker's counters are missing."""
+    """/metrics on, a separate worker (Redis, plain or through Sentinel), no shared PROMETHEUS_MULTIPROC_DIR:
+    the worker's counters are missing."""
     import os
 
-    if settings.METRICS_TOKEN and settings.REDIS_URL and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    if settings.METRICS_TOKEN and settings.REDIS_TARGET is not None and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         return [
             checks.Warning(
                 "METRICS_TOKEN is set but PROMETHEUS_MULTIPROC_DIR is not: /metrics shows only the web process "

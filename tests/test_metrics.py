@@ -201,9 +201,19 @@ def test_the_metrics_module_names_every_metric_warroom():
 def test_the_deploy_check_warns_when_metrics_would_miss_the_worker(settings, monkeypatch):
     from config.checks import metrics_cover_the_worker
 
-    settings.METRICS_TOKEN, settings.REDIS_URL = TOKEN, "redis://redis:6379/0"
+    from config import redis_settings
+
+    settings.METRICS_TOKEN = TOKEN
+    settings.REDIS_TARGET = redis_settings.redis_target({"REDIS_URL": "redis://redis:6379/0"})
     monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR", raising=False)
     assert [w.id for w in metrics_cover_the_worker(None)] == ["warroom.W002"]
+    # A Sentinel deployment has a worker too (no REDIS_URL then).
+    settings.REDIS_TARGET = redis_settings.redis_target(
+        {"REDIS_SENTINELS": "sentinel-1:26379,sentinel-2:26379", "REDIS_SENTINEL_MASTER": "warroom"})
+    assert [w.id for w in metrics_cover_the_worker(None)] == ["warroom.W002"]
+    settings.REDIS_TARGET = None  # the embedded default: one process, nothing to miss
+    assert metrics_cover_the_worker(None) == []
+    settings.REDIS_TARGET = redis_settings.redis_target({"REDIS_URL": "redis://redis:6379/0"})
     monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", "/run/warroom-metrics")
     assert metrics_cover_the_worker(None) == []
     settings.METRICS_TOKEN = ""
