@@ -6,19 +6,15 @@ import pytest
 from alerts.models import Alert, AlertStatus, SourceKind
 from alerts.services import alert_source_create
 from tests.alerts.payloads import alertmanager, am_alert
-from tests.browser.test_room_page import browser, log_in, open_room, shot  # noqa: F401 - the shared Chromium
+from tests.browser.test_room_page import browser, log_in, open_room, plain_page, shot  # noqa: F401 - the shared Chromium
 from tests.factories import make_user
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def page(browser, asgi_server):  # noqa: F811 - the browser fixture imported above
-    context = browser.new_context(viewport={"width": 1300, "height": 1000}, locale="zh-TW")
-    page = context.new_page()
-    page.set_default_timeout(30_000)
-    yield page
-    context.close()
+def page(plain_page):
+    return plain_page
 
 
 def test_room_opened_by_an_alert_shows_it_and_updates_live_when_it_resolves(page, asgi_server):

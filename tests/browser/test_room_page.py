@@ -105,6 +105,16 @@ def page(browser, stack):
     context.close()
 
 
+@pytest.fixture
+def plain_page(browser, asgi_server):
+    """A desk-size page in Traditional Chinese for tests against the plain test server (no AI stack)."""
+    context = browser.new_context(viewport={"width": 1300, "height": 1000}, locale="zh-TW")
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    yield page
+    context.close()
+
+
 def shot(page, name):
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 

@@ -5,7 +5,7 @@ import re
 import pytest
 
 from knowledge.models import DocumentStatus, KnowledgeDocument
-from tests.browser.test_room_page import browser, log_in, shot  # noqa: F401 - the shared Chromium
+from tests.browser.test_room_page import browser, log_in, plain_page, shot  # noqa: F401 - the shared Chromium
 from tests.factories import make_user
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -14,12 +14,8 @@ POLL_SECONDS = 1.5
 
 
 @pytest.fixture
-def page(browser, asgi_server):  # noqa: F811 - the browser fixture imported above
-    context = browser.new_context(viewport={"width": 1300, "height": 1000}, locale="zh-TW")
-    page = context.new_page()
-    page.set_default_timeout(30_000)
-    yield page
-    context.close()
+def page(plain_page):
+    return plain_page
 
 
 def document(title, status, **fields):
