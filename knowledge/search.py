@@ -1,8 +1,8 @@
 """Hybrid search over the chunks: lexical always, semantic when an embeddings server is set.
 
 Lexical: the query is cut into the same words and CJK bigrams as the index (knowledge/text.py)
-and any of them matches. PostgreSQL ranks a stored ``simple`` tsvector with ``ts_rank_cd``
-(normalised by length); SQLite ranks its FTS5 table with ``bm25()``. Semantic: the query's
+and any of them matches. PostgreSQL ranks a stored ``simple`` tsvector with ``ts_rank_cd`` for a
+short query and ``ts_rank`` for a room's worth of words (both normalised by length); SQLite ranks its FTS5 table with ``bm25()``. Semantic: the query's
 vector against the stored chunk vectors by cosine. The two are combined per chunk as
 ``weight × semantic + (1 − weight) × lexical``, each divided by its best score first.
 """
@@ -20,6 +20,12 @@ logger = logging.getLogger(__name__)
 
 LEXICAL_CANDIDATES = 50
 LEXICAL_SCAN_LIMIT = 1000
+# Up to this many terms (a person's question: a few words, a short Chinese phrase cut into bigrams)
+# PostgreSQL ranks by cover density, which rewards the terms standing together. A room's words
+# (the Related panel, the context of the report and the notes) are 30-50 terms: cover density
+# costs about 27 ms per thousand matches there, term frequency (ts_rank) 3 ms, and proximity
+# says little across a whole room's text.
+PROXIMITY_TERMS = 12
 SEMANTIC_CANDIDATES = 50
 DEFAULT_WEIGHT = 0.7
 
@@ -58,10 +64,11 @@ def _lexical(terms, operator, *, kinds, exclude_room_id, limit) -> dict[int, flo
     if connection.vendor == "postgresql":
         # Terms hold only letters, digits, '.', '_' and CJK (knowledge/text.py), never a quote.
         query = f" {operator} ".join(f"'{t}'" for t in terms)
+        rank = "ts_rank_cd" if len(terms) <= PROXIMITY_TERMS else "ts_rank"
         # Ranking reads every matching row's vector: a term in most passages (的, 服務) would
         # rank the whole table. Rank at most LEXICAL_SCAN_LIMIT matches; such a term says little.
         sql = (
-            "SELECT m.id, ts_rank_cd(m.search_vector, q, 1) AS score FROM ("
+            f"SELECT m.id, {rank}(m.search_vector, q, 1) AS score FROM ("
             "SELECT c.id, c.search_vector FROM knowledge_knowledgechunk c "
             "JOIN knowledge_knowledgedocument d ON d.id = c.document_id "
             f"WHERE c.search_vector @@ to_tsquery('simple', %s) AND {where} LIMIT %s"
