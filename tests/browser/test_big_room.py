@@ -10,7 +10,7 @@ from django.utils import timezone
 from incidents import services, views
 from incidents.models import Message
 from tests.browser.test_alerts_panel import page  # noqa: F401 - a page on the plain ASGI server
-from tests.browser.test_room_page import browser, log_in, open_room, shot  # noqa: F401 - the shared Chromium
+from tests.browser.test_room_page import browser, log_in, open_room, plain_page, shot  # noqa: F401 - the shared Chromium
 from tests.factories import add_messages, make_room, make_user
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration, pytest.mark.django_db(transaction=True)]
