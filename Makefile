@@ -9,8 +9,9 @@ run:
 test:
 	@scripts/test.sh
 
+# Every scenario, or some: make bench SCENARIOS="api docx"
 bench:
-	@scripts/bench.sh
+	@scripts/bench.sh $(SCENARIOS)
 
 # Rebuild requirements/constraints.txt from a fresh virtualenv of dev.txt.
 lock:
