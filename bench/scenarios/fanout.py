@@ -77,7 +77,7 @@ async def one_run(server, size, *, ws_url, origin, triggers, pid):
     figures = {}
     try:
         for path in PATHS:
-            latencies, trigger_ms = [], []
+            latencies, trigger_ms, slowest = [], [], []
             for n in range(EVENTS):
                 marker = f"fanout {server} {path} {size} {n} {time.time_ns()}"
                 arrivals = []
@@ -97,8 +97,11 @@ async def one_run(server, size, *, ws_url, origin, triggers, pid):
                 trigger_ms.append((time.perf_counter() - started[0]) * 1000)
                 await asyncio.wait_for(asyncio.gather(*waiters), 120)
                 latencies.extend(arrivals)
+                slowest.append(max(arrivals) * 1000)
             figures[path] = {"p50_ms": percentile(latencies, 0.5) * 1000, "p99_ms": percentile(latencies, 0.99) * 1000,
-                             "deliveries": len(latencies), "trigger_ms": statistics.median(trigger_ms)}
+                             "deliveries": len(latencies), "trigger_ms": statistics.median(trigger_ms),
+                             # Each event's last arrival, in order: one late event decides p99 at 100 clients.
+                             "slowest_per_event_ms": [round(value, 1) for value in slowest]}
         figures["rss_mb"] = rss_mb(pid)
     finally:
         await asyncio.gather(*[ws.close() for ws in clients], return_exceptions=True)
@@ -178,6 +181,8 @@ def run(stack):
                                         for figure in ("p50_ms", "p99_ms", "trigger_ms")} for path in PATHS}
                 entry[server]["deliveries_per_run"] = runs[server][0][PATHS[0]]["deliveries"]
                 entry[server]["rss_mb_max"] = max((r["rss_mb"] or 0) for r in runs[server])
+                entry[server]["slowest_per_event_ms"] = {path: [r[path]["slowest_per_event_ms"] for r in runs[server]]
+                                                         for path in PATHS}
             entry["ratio"] = {path: {figure: round(entry["warroom"][path][figure]["median"]
                                                    / entry["bare"][path][figure]["median"], 2)
                                      for figure in ("p50_ms", "p99_ms")} for path in PATHS}
