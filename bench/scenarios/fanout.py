@@ -52,10 +52,11 @@ def bench_ping():
     return _ping
 
 
-def rss_mb(pid):
+def rss_mb(pid, field="VmRSS"):
+    """The process's resident memory now (VmRSS), or its peak since it started (VmHWM), in MB."""
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
+            if line.startswith(f"{field}:"):
                 return round(int(line.split()[1]) / 1024, 1)
     except OSError:
         pass
@@ -103,6 +104,8 @@ async def one_run(server, size, *, ws_url, origin, triggers, pid):
                              # Each event's last arrival, in order: one late event decides p99 at 100 clients.
                              "slowest_per_event_ms": [round(value, 1) for value in slowest]}
         figures["rss_mb"] = rss_mb(pid)
+        # The peak includes the events just sent (and every earlier, smaller size: the server lives on).
+        figures["rss_peak_mb"] = rss_mb(pid, "VmHWM")
     finally:
         await asyncio.gather(*[ws.close() for ws in clients], return_exceptions=True)
     return figures
@@ -181,6 +184,7 @@ def run(stack):
                                         for figure in ("p50_ms", "p99_ms", "trigger_ms")} for path in PATHS}
                 entry[server]["deliveries_per_run"] = runs[server][0][PATHS[0]]["deliveries"]
                 entry[server]["rss_mb_max"] = max((r["rss_mb"] or 0) for r in runs[server])
+                entry[server]["rss_peak_mb"] = max((r["rss_peak_mb"] or 0) for r in runs[server])
                 entry[server]["slowest_per_event_ms"] = {path: [r[path]["slowest_per_event_ms"] for r in runs[server]]
                                                          for path in PATHS}
             entry["ratio"] = {path: {figure: round(entry["warroom"][path][figure]["median"]
@@ -208,4 +212,6 @@ def table(result):
             rows.append((f"fan-out {path}: {int(size):,} clients, p50 / p99 ms, median of {result['runs']} (bare)",
                          f"{w['p50_ms']['median']} / {w['p99_ms']['median']} ({b['p50_ms']['median']} / "
                          f"{b['p99_ms']['median']}), ratio {ratio['p50_ms']}x / {ratio['p99_ms']}x"))
+        rows.append((f"fan-out: {int(size):,} clients, server peak RSS during the runs, MB (bare)",
+                     f"{entry['warroom'].get('rss_peak_mb')} ({entry['bare'].get('rss_peak_mb')})"))
     return rows
